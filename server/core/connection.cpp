@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "core/connection.h"
+
+#include <QLoggingCategory>
+#include <QSslSocket>
+
+Q_LOGGING_CATEGORY(lcNet, "valv.net")
+
+namespace valv::core {
+
+Connection::Connection(qintptr descriptor, bool implicitTls, const QSslConfiguration &tls,
+                       const SessionFactory &factory, const QString &refusal, QObject *parent)
+    : QObject(parent), m_tls(tls)
+{
+    m_socket = new QSslSocket(this);
+    if (!m_socket->setSocketDescriptor(descriptor)) {
+        qCWarning(lcNet) << "cannot adopt socket:" << m_socket->errorString();
+        QMetaObject::invokeMethod(this, [this] { onDisconnected(); }, Qt::QueuedConnection);
+        return;
+    }
+    m_peer = m_socket->peerAddress().toString();
+    m_socket->setSslConfiguration(m_tls);
+    m_idle.setSingleShot(true);
+    connect(&m_idle, &QTimer::timeout, this, &Connection::onIdle);
+    connect(m_socket, &QSslSocket::readyRead, this, &Connection::onReadyRead);
+    connect(m_socket, &QSslSocket::encrypted, this, &Connection::onEncrypted);
+    connect(m_socket, &QSslSocket::bytesWritten, this, &Connection::onBytesWritten);
+    connect(m_socket, &QSslSocket::disconnected, this, &Connection::onDisconnected);
+    connect(m_socket, &QSslSocket::errorOccurred, this, [this](QAbstractSocket::SocketError e) {
+        if (e != QAbstractSocket::RemoteHostClosedError)
+            qCDebug(lcNet) << m_peer << "socket error:" << m_socket->errorString();
+        if (m_socket->state() != QAbstractSocket::ConnectedState)
+            onDisconnected();
+    });
+    connect(m_socket, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+        qCDebug(lcNet) << m_peer << "TLS errors:" << errors;
+    });
+    m_session = factory(this);
+    if (!refusal.isEmpty()) {
+        if (implicitTls)
+            m_socket->abort();
+        else
+            m_session->refuse(refusal);
+        return;
+    }
+    if (implicitTls) {
+        m_socket->startServerEncryption();
+    } else {
+        m_started = true;
+        m_session->start();
+    }
+}
+
+Connection::~Connection()
+{
+    // The session may still refer to the sink while it is destroyed.
+    m_session.reset();
+}
+
+void Connection::write(const QByteArray &bytes)
+{
+    if (m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->write(bytes);
+}
+
+void Connection::startTls()
+{
+    m_tlsPending = true;
+    onBytesWritten();
+}
+
+void Connection::close()
+{
+    m_closing = true;
+    m_idle.stop();
+    // disconnectFromHost() sends what is buffered first.
+    m_socket->disconnectFromHost();
+}
+
+bool Connection::isEncrypted() const { return m_socket->isEncrypted(); }
+QString Connection::peerAddress() const { return m_peer; }
+
+void Connection::setIdleTimeout(int seconds)
+{
+    m_idle.setInterval(seconds * 1000);
+    m_idle.start();
+}
+
+void Connection::shutdown()
+{
+    if (m_session && !m_closing)
+        m_session->shutdown();
+}
+
+void Connection::onReadyRead()
+{
+    if (m_closing || m_tlsPending) {
+        // RFC 3207 §6 / RFC 2595 §3.1: plaintext sent after STARTTLS before the handshake
+        // is an injection attempt; it is dropped, never executed later under TLS.
+        m_socket->readAll();
+        return;
+    }
+    if (m_socket->isEncrypted() == false && m_socket->mode() == QSslSocket::SslServerMode)
+        return; // handshake in progress
+    if (m_idle.interval() > 0)
+        m_idle.start();
+    const QByteArray data = m_socket->readAll();
+    if (!data.isEmpty() && m_session)
+        m_session->ingest(data);
+}
+
+void Connection::onEncrypted()
+{
+    if (!m_started) { // implicit TLS: greet now
+        m_started = true;
+        m_session->start();
+    } else {
+        m_session->tlsStarted();
+    }
+    if (m_socket->bytesAvailable() > 0)
+        onReadyRead();
+}
+
+void Connection::onBytesWritten()
+{
+    if (m_tlsPending && m_socket->bytesToWrite() == 0) {
+        m_tlsPending = false;
+        m_socket->setSslConfiguration(m_tls);
+        m_socket->startServerEncryption();
+    }
+}
+
+void Connection::onDisconnected()
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    m_idle.stop();
+    if (m_session && m_session->hasAsyncWork()) {
+        m_session->whenIdle([this] {
+            emit finished(m_peer);
+            deleteLater();
+        });
+        return;
+    }
+    emit finished(m_peer);
+    deleteLater();
+}
+
+void Connection::onIdle()
+{
+    if (m_session && !m_closing)
+        m_session->idleTimeout();
+}
+
+} // namespace valv::core

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The shared, thread-safe services and settings a session is created with.
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+#include <atomic>
+
+namespace valv::store {
+class ConfigStore;
+class MailStoreOpener;
+} // namespace valv::store
+
+namespace valv::core {
+
+struct Limits {
+    int maxLineLength = 8192;
+    qint64 maxMessageSize = 50 * 1024 * 1024;
+    int maxRecipients = 100;
+    int idleTimeout = 1800;
+    int smtpIdleTimeout = 300;
+};
+
+struct ServerContext {
+    QString hostname;
+    Limits limits;
+    bool allowPlaintextAuth = false;
+    bool protocolTrace = false;
+    store::ConfigStore *config = nullptr;
+    store::MailStoreOpener *mail = nullptr;
+};
+
+// Short random-looking ids for log lines: "a1f3".
+[[nodiscard]] QString nextSessionId();
+
+} // namespace valv::core

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "delivery/localdelivery.h"
+
+#include "mime/messageindex.h"
+
+#include <QLoggingCategory>
+#include <QThreadPool>
+
+Q_LOGGING_CATEGORY(lcDelivery, "valv.delivery")
+
+namespace valv::delivery {
+
+Result<void> LocalDelivery::deliver(const QByteArray &raw, const QList<store::User> &recipients,
+                                    const QString &folder) const
+{
+    const mime::MessageIndex index = mime::indexMessage(raw);
+    store::NewMessage m;
+    m.raw = raw;
+    m.internalDate = QDateTime::currentDateTimeUtc();
+    m.envelope = index.envelope;
+    m.bodyStructure = index.bodyStructure;
+    m.body = index.body;
+    for (const store::User &u : recipients) {
+        auto mailbox = m_opener->cached(u.id);
+        if (!mailbox) {
+            qCWarning(lcDelivery).noquote() << "cannot open mailbox of" << u.address << ":" << mailbox.error().message;
+            return makeError(int(DeliveryError::Store), mailbox.error().message);
+        }
+        auto r = (*mailbox)->append(folder, m);
+        if (!r) {
+            qCWarning(lcDelivery).noquote() << "cannot deliver to" << u.address << ":" << r.error().message;
+            m_opener->dropCached(u.id); // reopen next time: the connection may be broken
+            return makeError(int(DeliveryError::Store), r.error().message);
+        }
+        qCDebug(lcDelivery).noquote() << "delivered" << raw.size() << "bytes to" << u.address << "uid" << r->uid;
+    }
+    return {};
+}
+
+void LocalDelivery::deliverAsync(QObject *context, QByteArray raw, QList<store::User> recipients,
+                                 std::function<void(Result<void>)> done) const
+{
+    // The caller keeps `context` alive until `done` ran (Session::beginAsync).
+    QThreadPool::globalInstance()->start([this, context, raw = std::move(raw), recipients = std::move(recipients),
+                                          done = std::move(done)] {
+        Result<void> r = deliver(raw, recipients);
+        QMetaObject::invokeMethod(context, [done, r] { done(r); }, Qt::QueuedConnection);
+    });
+}
+
+} // namespace valv::delivery

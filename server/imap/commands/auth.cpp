@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// RFC 9051 §6.1 (any state: CAPABILITY, LOGOUT), §6.2 (STARTTLS, AUTHENTICATE, LOGIN),
+// RFC 4959 SASL-IR, RFC 4616 PLAIN.
+#include "imap/imapsession.h"
+
+#include "store/crypto.h"
+#include "store/mailstorecache.h"
+
+#include <QLoggingCategory>
+#include <QPointer>
+#include <QThreadPool>
+#include <QTimer>
+
+Q_DECLARE_LOGGING_CATEGORY(lcImap)
+
+namespace valv::imap {
+
+namespace {
+// A failed login answers after this delay, which slows password guessing without
+// blocking the worker (a timer, not a sleep).
+constexpr int kFailureDelayMs = 1000;
+constexpr int kMaxAuthFailures = 3;
+} // namespace
+
+void ImapSession::cmdCapability(const Command &cmd)
+{
+    untagged("CAPABILITY " + capabilities());
+    ok(cmd.tag, "CAPABILITY completed");
+}
+
+void ImapSession::cmdLogout(const Command &cmd)
+{
+    untagged("BYE Logging out");
+    ok(cmd.tag, "LOGOUT completed");
+    m_state = State::Logout;
+    sink()->close();
+}
+
+void ImapSession::cmdStartTls(const Command &cmd)
+{
+    if (sink()->isEncrypted())
+        return bad(cmd.tag, "TLS is already active");
+    if (!m_tlsAvailable)
+        return no(cmd.tag, "TLS is not available");
+    if (m_state != State::NotAuthenticated)
+        return bad(cmd.tag, "STARTTLS is only valid before login");
+    if (m_receiver.buffered() > 0) {
+        // RFC 9051 §6.2.1: commands pipelined after STARTTLS would be injected into TLS.
+        bad(cmd.tag, "Nothing may follow STARTTLS before the handshake");
+        bye("Protocol violation");
+        return;
+    }
+    ok(cmd.tag, "Begin TLS negotiation now");
+    sink()->startTls();
+}
+
+void ImapSession::cmdLogin(const Command &cmd)
+{
+    if (m_state != State::NotAuthenticated)
+        return bad(cmd.tag, "Already logged in");
+    if (!sink()->isEncrypted() && !m_ctx.allowPlaintextAuth)
+        return no(cmd.tag, "[PRIVACYREQUIRED] Use STARTTLS or port 993 before sending a password");
+    checkPassword(cmd.tag, QString::fromUtf8(cmd.userName), cmd.password);
+}
+
+void ImapSession::cmdAuthenticate(const Command &cmd)
+{
+    if (m_state != State::NotAuthenticated)
+        return bad(cmd.tag, "Already logged in");
+    if (cmd.saslMechanism != "PLAIN")
+        return no(cmd.tag, "[CANNOT] Unsupported authentication mechanism; use PLAIN");
+    if (!sink()->isEncrypted() && !m_ctx.allowPlaintextAuth)
+        return no(cmd.tag, "[PRIVACYREQUIRED] Use STARTTLS or port 993 before sending a password");
+    if (cmd.saslInitialResponse) {
+        m_pendingAuthTag = cmd.tag;
+        continueAuthenticate(*cmd.saslInitialResponse);
+        return;
+    }
+    m_pendingAuthTag = cmd.tag;
+    m_receiver.setSaslMode(true);
+    sink()->write("+ \r\n");
+}
+
+void ImapSession::continueAuthenticate(const QByteArray &line)
+{
+    const QByteArray tag = std::exchange(m_pendingAuthTag, QByteArray());
+    m_receiver.setSaslMode(false);
+    const QByteArray trimmed = line.trimmed();
+    if (trimmed == "*")
+        return bad(tag, "AUTHENTICATE cancelled");
+    // RFC 4959: "=" is an empty initial response.
+    const auto decoded = QByteArray::fromBase64Encoding(trimmed == "=" ? QByteArray() : trimmed,
+                                                        QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded)
+        return bad(tag, "Invalid base64 in authentication data");
+    // RFC 4616: [authzid] NUL authcid NUL passwd
+    const QList<QByteArray> parts = decoded.decoded.split('\0');
+    if (parts.size() != 3 || parts[1].isEmpty())
+        return bad(tag, "Malformed PLAIN authentication data");
+    if (!parts[0].isEmpty() && parts[0] != parts[1])
+        return no(tag, "[AUTHORIZATIONFAILED] Logging in as another user is not allowed");
+    checkPassword(tag, QString::fromUtf8(parts[1]), parts[2]);
+}
+
+void ImapSession::checkPassword(const QByteArray &tag, const QString &user, const QByteArray &password)
+{
+    m_busy = true;
+    beginAsync();
+    const core::ServerContext *ctx = &m_ctx;
+    QThreadPool::globalInstance()->start([this, ctx, tag, user, password] {
+        store::User u;
+        std::unique_ptr<store::MailStore> mail;
+        QString error;
+        auto found = ctx->config->user(user);
+        // A dummy verify for unknown users keeps the timing the same as a wrong password.
+        static const QByteArray dummy = *store::hashPassword("valv-timing-equaliser");
+        const bool good = found ? store::verifyPassword(found->passwordHash, password)
+                                : (void(store::verifyPassword(dummy, password)), false);
+        if (good && found->disabled)
+            error = QStringLiteral("disabled");
+        else if (!good)
+            error = QStringLiteral("bad credentials");
+        else {
+            u = *found;
+            auto opened = ctx->mail->open(u.id);
+            if (opened)
+                mail = std::move(*opened);
+            else
+                error = QStringLiteral("mailbox: ") + opened.error().message;
+        }
+        // The session stays alive until endAsync() (see Session::beginAsync).
+        QMetaObject::invokeMethod(this, [this, tag, u, m = mail.release(), error]() mutable {
+            loginFinished(tag, u, std::unique_ptr<store::MailStore>(m), error);
+        }, Qt::QueuedConnection);
+    });
+}
+
+void ImapSession::loginFinished(const QByteArray &tag, const store::User &user, std::unique_ptr<store::MailStore> mail,
+                                const QString &error)
+{
+    if (error.isEmpty()) {
+        m_user = user;
+        m_mail = std::move(mail);
+        m_state = State::Authenticated;
+        qCInfo(lcImap).noquote() << log() << "login" << user.address;
+        ok(tag, "[CAPABILITY " + capabilities() + "] Logged in");
+        m_busy = false;
+        endAsync();
+        process();
+        return;
+    }
+    if (error.startsWith(QLatin1String("mailbox: "))) {
+        serverBug(tag, error);
+        m_busy = false;
+        endAsync();
+        process();
+        return;
+    }
+    qCInfo(lcImap).noquote() << log() << "login failed from" << sink()->peerAddress();
+    QTimer::singleShot(kFailureDelayMs, this, [this, tag] {
+        no(tag, "[AUTHENTICATIONFAILED] Invalid credentials");
+        m_busy = false;
+        if (++m_authFailures >= kMaxAuthFailures)
+            bye("Too many failed logins");
+        endAsync();
+        process();
+    });
+}
+
+} // namespace valv::imap

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// RFC 9051 §6.3.9 LIST (and RFC 3501 §6.3.9 LSUB), §6.3.11 STATUS, §6.3.2 SELECT,
+// §6.3.3 EXAMINE, §6.4.1 CLOSE, RFC 3691 UNSELECT, §6.4.3 EXPUNGE, §6.1.2 NOOP.
+#include "imap/imapsession.h"
+
+#include "mime/messageindex.h"
+
+#include <QRegularExpression>
+#include <QSet>
+
+namespace valv::imap {
+
+namespace {
+constexpr char kDelimiter = '/';
+
+QByteArray quoteMailbox(const QString &name)
+{
+    return mime::imapString(encodeMailboxUtf7(name), false);
+}
+
+// RFC 9051 §6.3.9: '*' matches anything, '%' anything but the hierarchy delimiter.
+QRegularExpression patternToRegex(const QString &pattern)
+{
+    QString re = QStringLiteral("^");
+    for (QChar c : pattern) {
+        if (c == u'*')
+            re += QStringLiteral(".*");
+        else if (c == u'%')
+            re += QStringLiteral("[^/]*");
+        else
+            re += QRegularExpression::escape(QString(c));
+    }
+    re += u'$';
+    return QRegularExpression(re);
+}
+
+bool matches(const QRegularExpression &re, const QString &name)
+{
+    // INBOX is case-insensitive (RFC 9051 §5.1).
+    if (name == QLatin1String("INBOX")) {
+        return re.match(name).hasMatch() || re.match(QStringLiteral("inbox")).hasMatch()
+            || re.match(QStringLiteral("Inbox")).hasMatch();
+    }
+    return re.match(name).hasMatch();
+}
+
+QByteArray flagList(const QList<QByteArray> &flags) { return "(" + flags.join(' ') + ")"; }
+} // namespace
+
+void ImapSession::cmdList(const Command &cmd)
+{
+    const bool lsub = cmd.name == CommandName::Lsub;
+    if (!cmd.listSelectOptions.isEmpty() || !cmd.listReturnOptions.isEmpty() || !cmd.statusItems.isEmpty())
+        return bad(cmd.tag, "LIST-EXTENDED options are not offered by this server");
+    if (cmd.patterns.size() == 1 && cmd.patterns.first().isEmpty()) {
+        // RFC 9051 §6.3.9: the hierarchy delimiter and root name.
+        untagged(QByteArray(lsub ? "LSUB" : "LIST") + " (\\Noselect) \"/\" \"\"");
+        return ok(cmd.tag, lsub ? "LSUB completed" : "LIST completed");
+    }
+    auto folders = m_mail->folders();
+    if (!folders)
+        return serverBug(cmd.tag, folders.error().message);
+    for (const QString &pattern : cmd.patterns) {
+        const QRegularExpression re = patternToRegex(cmd.reference + pattern);
+        for (const store::Folder &f : *folders) {
+            if (lsub && !f.subscribed)
+                continue;
+            if (!matches(re, f.name))
+                continue;
+            const bool children = std::any_of(folders->begin(), folders->end(), [&](const store::Folder &o) {
+                return o.name.startsWith(f.name + QLatin1Char(kDelimiter));
+            });
+            QList<QByteArray> attrs{children ? "\\HasChildren" : "\\HasNoChildren"};
+            if (!f.specialUse.isEmpty())
+                attrs.append(f.specialUse.toUtf8());
+            untagged(QByteArray(lsub ? "LSUB " : "LIST ") + flagList(attrs) + " \"/\" " + quoteMailbox(f.name));
+        }
+    }
+    ok(cmd.tag, lsub ? "LSUB completed" : "LIST completed");
+}
+
+void ImapSession::cmdStatus(const Command &cmd)
+{
+    auto f = m_mail->folder(cmd.mailbox);
+    if (!f)
+        return f.error().code == int(store::MailError::NoSuchFolder) ? no(cmd.tag, "[NONEXISTENT] No such mailbox")
+                                                                      : serverBug(cmd.tag, f.error().message);
+    QList<QByteArray> items;
+    for (const QByteArray &item : cmd.statusItems) {
+        if (item == "MESSAGES")
+            items << "MESSAGES " + QByteArray::number(f->messages);
+        else if (item == "RECENT")
+            items << "RECENT 0";
+        else if (item == "UIDNEXT")
+            items << "UIDNEXT " + QByteArray::number(f->uidNext);
+        else if (item == "UIDVALIDITY")
+            items << "UIDVALIDITY " + QByteArray::number(f->uidValidity);
+        else if (item == "UNSEEN")
+            items << "UNSEEN " + QByteArray::number(f->unseen);
+        else
+            return bad(cmd.tag, "Unsupported STATUS item " + item);
+    }
+    untagged("STATUS " + quoteMailbox(f->name) + " (" + items.join(' ') + ")");
+    ok(cmd.tag, "STATUS completed");
+}
+
+void ImapSession::cmdSelect(const Command &cmd)
+{
+    const bool examine = cmd.name == CommandName::Examine;
+    if (cmd.condstore || cmd.qresync)
+        return bad(cmd.tag, "CONDSTORE/QRESYNC are not offered by this server");
+    // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
+    m_state = State::Authenticated;
+    m_messages.clear();
+    auto f = m_mail->folder(cmd.mailbox);
+    if (!f)
+        return f.error().code == int(store::MailError::NoSuchFolder) ? no(cmd.tag, "[NONEXISTENT] No such mailbox")
+                                                                      : serverBug(cmd.tag, f.error().message);
+    auto msgs = m_mail->messages(f->id);
+    if (!msgs)
+        return serverBug(cmd.tag, msgs.error().message);
+    m_folder = *f;
+    m_messages = *msgs;
+    m_readOnly = examine;
+    m_state = State::Selected;
+
+    untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+    untagged(QByteArray::number(m_messages.size()) + " EXISTS");
+    untagged("0 RECENT");
+    for (qsizetype i = 0; i < m_messages.size(); ++i) {
+        const auto &fl = m_messages[i].flags;
+        if (std::none_of(fl.begin(), fl.end(), [](const QByteArray &x) { return x.compare("\\Seen", Qt::CaseInsensitive) == 0; })) {
+            untagged("OK [UNSEEN " + QByteArray::number(i + 1) + "] First unseen message");
+            break;
+        }
+    }
+    untagged("OK [UIDVALIDITY " + QByteArray::number(m_folder.uidValidity) + "] UIDs valid");
+    untagged("OK [UIDNEXT " + QByteArray::number(m_folder.uidNext) + "] Predicted next UID");
+    untagged(examine ? QByteArray("OK [PERMANENTFLAGS ()] Read-only mailbox")
+                     : QByteArray("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted"));
+    ok(cmd.tag, examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
+}
+
+void ImapSession::cmdClose(const Command &cmd)
+{
+    // CLOSE expunges silently when read-write (RFC 9051 §6.4.1); UNSELECT never does.
+    if (cmd.name == CommandName::Close && !m_readOnly) {
+        auto gone = m_mail->expungeDeleted(m_folder.id);
+        if (!gone)
+            return serverBug(cmd.tag, gone.error().message);
+    }
+    m_state = State::Authenticated;
+    m_messages.clear();
+    ok(cmd.tag, cmd.name == CommandName::Close ? "CLOSE completed" : "UNSELECT completed");
+}
+
+void ImapSession::cmdExpunge(const Command &cmd)
+{
+    if (m_readOnly)
+        return no(cmd.tag, "[READ-ONLY] Mailbox is read-only");
+    if (cmd.uid)
+        return no(cmd.tag, "[CANNOT] UID EXPUNGE is not available on this server yet");
+    auto gone = m_mail->expungeDeleted(m_folder.id);
+    if (!gone)
+        return serverBug(cmd.tag, gone.error().message);
+    syncSelected(true);
+    ok(cmd.tag, "EXPUNGE completed");
+}
+
+void ImapSession::cmdNoop(const Command &cmd)
+{
+    if (m_state == State::Selected)
+        syncSelected(true);
+    ok(cmd.tag, cmd.name == CommandName::Check ? "CHECK completed" : "NOOP completed");
+}
+
+void ImapSession::syncSelected(bool allowExpunge)
+{
+    auto now = m_mail->messages(m_folder.id);
+    if (!now)
+        return;
+    const QList<store::MessageMeta> &fresh = *now;
+    if (allowExpunge) {
+        QSet<uint32_t> present;
+        for (const store::MessageMeta &m : fresh)
+            present.insert(m.uid);
+        // Highest sequence number first, so each number is right when the client reads it.
+        for (qsizetype i = m_messages.size() - 1; i >= 0; --i) {
+            if (!present.contains(m_messages[i].uid)) {
+                untagged(QByteArray::number(i + 1) + " EXPUNGE");
+                m_messages.removeAt(i);
+            }
+        }
+    }
+    // Flag changes of messages we know; then new arrivals.
+    qsizetype j = 0;
+    for (qsizetype i = 0; i < m_messages.size(); ++i) {
+        while (j < fresh.size() && fresh[j].uid < m_messages[i].uid)
+            ++j;
+        if (j < fresh.size() && fresh[j].uid == m_messages[i].uid && fresh[j].modSeq != m_messages[i].modSeq) {
+            m_messages[i] = fresh[j];
+            untagged(QByteArray::number(i + 1) + " FETCH (UID " + QByteArray::number(fresh[j].uid) + " FLAGS "
+                     + flagList(fresh[j].flags) + ")");
+        }
+    }
+    const uint32_t last = m_messages.isEmpty() ? 0 : m_messages.last().uid;
+    const qsizetype before = m_messages.size();
+    for (const store::MessageMeta &m : fresh) {
+        if (m.uid > last)
+            m_messages.append(m);
+    }
+    if (m_messages.size() != before)
+        untagged(QByteArray::number(m_messages.size()) + " EXISTS");
+}
+
+} // namespace valv::imap

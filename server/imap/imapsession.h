@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// IMAP session (RFC 9051 / RFC 3501): the state machine over ImapReceiver and MailStore.
+//
+// Implementation notes
+// - States: NotAuthenticated -> Authenticated -> Selected -> Logout (RFC 9051 §3).
+// - Passwords are accepted only under TLS (LOGINDISABLED before), unless the
+//   allow_plaintext_auth setting says otherwise (loopback development only).
+// - Password checks run on the thread pool; while one runs, input stays buffered in the
+//   receiver and no other command is answered, so responses keep command order.
+// - The selected folder is a snapshot: `m_messages` maps sequence numbers (index+1) to
+//   UIDs. It changes only where the RFC lets the server tell the client (NOOP/CHECK
+//   here): new mail as EXISTS, flag changes as FETCH, removals as EXPUNGE.
+// - The session's MailStore connection belongs to it alone; other sessions and
+//   delivery use their own connections to the same file (SQLite WAL).
+// - Commands the parser knows but this server does not carry out yet are answered
+//   with NO [CANNOT], never with silence.
+#pragma once
+
+#include "core/context.h"
+#include "core/session.h"
+#include "imap/imapreceiver.h"
+#include "store/configstore.h"
+#include "store/mailstore.h"
+
+#include <memory>
+#include <optional>
+
+namespace valv::imap {
+
+class ImapSession : public core::Session {
+public:
+    ImapSession(core::SessionSink *sink, std::shared_ptr<const core::ServerContext> ctx, bool tlsAvailable);
+    ~ImapSession() override;
+
+    void start() override;
+    void ingest(const QByteArray &bytes) override;
+    void tlsStarted() override;
+    void idleTimeout() override;
+    void shutdown() override;
+    void refuse(const QString &reason) override;
+
+private:
+    enum class State { NotAuthenticated, Authenticated, Selected, Logout };
+
+    void process();
+    void dispatch(const Command &cmd);
+
+    // Response writing (one place maps outcomes to protocol replies).
+    void untagged(const QByteArray &line);
+    void ok(const QByteArray &tag, const QByteArray &text);
+    void no(const QByteArray &tag, const QByteArray &text);
+    void bad(const QByteArray &tag, const QByteArray &text);
+    void serverBug(const QByteArray &tag, const QString &detail);
+    void bye(const QByteArray &text);
+    [[nodiscard]] QByteArray capabilities() const;
+
+    // commands/auth.cpp
+    void cmdCapability(const Command &cmd);
+    void cmdStartTls(const Command &cmd);
+    void cmdLogin(const Command &cmd);
+    void cmdAuthenticate(const Command &cmd);
+    void continueAuthenticate(const QByteArray &line);
+    void checkPassword(const QByteArray &tag, const QString &user, const QByteArray &password);
+    void loginFinished(const QByteArray &tag, const store::User &user, std::unique_ptr<store::MailStore> mail,
+                       const QString &error);
+    void cmdLogout(const Command &cmd);
+    // commands/mailbox.cpp
+    void cmdList(const Command &cmd);
+    void cmdStatus(const Command &cmd);
+    void cmdSelect(const Command &cmd);
+    void cmdClose(const Command &cmd);
+    void cmdExpunge(const Command &cmd);
+    void cmdNoop(const Command &cmd);
+    // commands/fetch.cpp
+    void cmdFetch(const Command &cmd);
+    [[nodiscard]] bool fetchOne(int index, const Command &cmd, QByteArray &out, QString &error);
+    // commands/store.cpp
+    void cmdStore(const Command &cmd);
+
+    // Sequence set -> indexes into m_messages (sorted, unique). nullopt = invalid set.
+    [[nodiscard]] std::optional<QList<int>> resolve(const SequenceSet &set, bool uid) const;
+    // Reports changes made by others to the selected folder (NOOP/CHECK).
+    void syncSelected(bool allowExpunge);
+    [[nodiscard]] QString log() const;
+
+    std::shared_ptr<const core::ServerContext> m_ctxHolder;
+    const core::ServerContext &m_ctx; // == *m_ctxHolder
+    ImapReceiver m_receiver;
+    QString m_id;
+    State m_state = State::NotAuthenticated;
+    bool m_tlsAvailable = false;
+    bool m_busy = false;          // async step in flight: do not process further input
+    bool m_shutdownPending = false;
+    int m_badCount = 0;
+    int m_authFailures = 0;
+    QByteArray m_pendingAuthTag;  // AUTHENTICATE waiting for its continuation line
+
+    store::User m_user;
+    std::unique_ptr<store::MailStore> m_mail;
+    store::Folder m_folder;
+    bool m_readOnly = false;
+    QList<store::MessageMeta> m_messages;
+};
+
+} // namespace valv::imap

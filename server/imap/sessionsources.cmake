@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+add_library(valv_imap STATIC
+    imapsession.cpp
+    commands/auth.cpp
+    commands/mailbox.cpp
+    commands/fetch.cpp
+    commands/store.cpp
+)
+target_link_libraries(valv_imap PUBLIC valv_imap_parser valv_core valv_store valv_mime)

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// ConfigStore: config.db — domains, users, aliases, settings, audit log.
+//
+// Implementation notes
+// - One connection guarded by a mutex: every call is a few indexed statements, so
+//   serialising them costs less than a connection per thread. Argon2 runs outside it.
+// - Addresses are stored with the domain lower-cased; lookups are case-insensitive.
+// - Each user's mailbox key is random and stored wrapped (ChaCha20-Poly1305) under the
+//   key ring's wrap key, with the user id as associated data.
+#pragma once
+
+#include "result.h"
+#include "store/database.h"
+#include "store/keyring.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QMutex>
+#include <QString>
+
+#include <memory>
+
+namespace valv::store {
+
+enum class ConfigError { Db = 1, NoSuchDomain, NoSuchUser, NoSuchAlias, Exists, Invalid, NotLocal, Crypto, Loop };
+
+struct User {
+    QString id;          // stable, names the mailbox file mail/<id>.db
+    QString address;
+    QByteArray passwordHash;
+    qint64 quotaBytes = 0; // 0 = unlimited
+    bool disabled = false;
+};
+
+struct Alias {
+    QString source;       // "sales@example.org" or "@example.org" (catch-all)
+    QList<QString> targets;
+};
+
+struct AuditEntry {
+    QDateTime at;
+    QString actor;
+    QString action;
+    QString detail;
+};
+
+class ConfigStore {
+public:
+    [[nodiscard]] static Result<std::unique_ptr<ConfigStore>> open(const QString &dataDir, const KeyRing &keys,
+                                                                   bool create = false);
+    // The schema steps, exposed so tests can build an older schema.
+    [[nodiscard]] static QList<QByteArray> migrations();
+
+    [[nodiscard]] Result<void> addDomain(const QString &name);
+    [[nodiscard]] Result<QList<QString>> domains();
+    [[nodiscard]] bool isLocalDomain(const QString &name);
+
+    // Creates the user with a fresh wrapped mailbox key. Mailbox file creation is the
+    // MailStore's job (first open).
+    [[nodiscard]] Result<User> addUser(const QString &address, const QByteArray &passwordHash);
+    [[nodiscard]] Result<User> user(const QString &address);
+    [[nodiscard]] Result<User> userById(const QString &id);
+    [[nodiscard]] Result<QList<User>> users();
+    [[nodiscard]] Result<void> setPassword(const QString &address, const QByteArray &passwordHash);
+    [[nodiscard]] Result<User> removeUser(const QString &address);
+    [[nodiscard]] Result<QByteArray> mailboxKey(const QString &userId);
+
+    [[nodiscard]] Result<void> addAlias(const Alias &alias);
+    [[nodiscard]] Result<QList<Alias>> aliases();
+    [[nodiscard]] Result<void> removeAlias(const QString &source);
+
+    // Resolves a recipient to local users: exact user, then alias, then the domain's
+    // catch-all; aliases may name aliases (depth-limited). NotLocal / NoSuchUser otherwise.
+    [[nodiscard]] Result<QList<User>> resolveRecipient(const QString &address);
+
+    [[nodiscard]] Result<QString> setting(const QString &key);
+    [[nodiscard]] Result<void> setSetting(const QString &key, const QString &value);
+
+    void audit(const QString &actor, const QString &action, const QString &detail);
+    [[nodiscard]] Result<QList<AuditEntry>> auditLog(int limit = 100);
+
+    // "Local@Example.ORG" -> "Local@example.org"; empty on a malformed address.
+    [[nodiscard]] static QString normaliseAddress(const QString &address);
+
+private:
+    ConfigStore() = default;
+    Result<User> readUser(Statement &st);
+    Result<QList<User>> resolveLocked(const QString &address, int depth);
+    std::unique_ptr<Database> m_db;
+    QByteArray m_wrapKey;
+    QMutex m_mutex;
+};
+
+} // namespace valv::store

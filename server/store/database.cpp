@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "store/database.h"
+
+#include <QFile>
+#include <QLoggingCategory>
+
+#include <sqlite3.h>
+
+Q_LOGGING_CATEGORY(lcStore, "valv.store")
+
+namespace valv::store {
+
+namespace {
+DbError kindOf(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return DbError::Busy;
+    case SQLITE_CONSTRAINT: return DbError::Constraint;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return DbError::Corrupt;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN: return DbError::Io;
+    default: return DbError::Sql;
+    }
+}
+} // namespace
+
+Statement &Statement::bind(int index, const QVariant &value)
+{
+    if (value.isNull())
+        return bindNull(index);
+    switch (value.typeId()) {
+    case QMetaType::QByteArray: return bind(index, value.toByteArray());
+    case QMetaType::Int:
+    case QMetaType::UInt:
+    case QMetaType::LongLong:
+    case QMetaType::ULongLong:
+    case QMetaType::Bool: return bindInt(index, value.toLongLong());
+    default: return bindText(index, value.toString());
+    }
+}
+
+Statement &Statement::bind(int index, const QByteArray &blob)
+{
+    if (m_stmt)
+        sqlite3_bind_blob64(m_stmt, index, blob.isNull() ? "" : blob.constData(), sqlite3_uint64(blob.size()),
+                            SQLITE_TRANSIENT);
+    return *this;
+}
+
+Statement &Statement::bindText(int index, const QString &text)
+{
+    if (m_stmt) {
+        const QByteArray utf8 = text.toUtf8();
+        sqlite3_bind_text64(m_stmt, index, utf8.constData(), sqlite3_uint64(utf8.size()), SQLITE_TRANSIENT,
+                            SQLITE_UTF8);
+    }
+    return *this;
+}
+
+Statement &Statement::bindInt(int index, qint64 value)
+{
+    if (m_stmt)
+        sqlite3_bind_int64(m_stmt, index, value);
+    return *this;
+}
+
+Statement &Statement::bindNull(int index)
+{
+    if (m_stmt)
+        sqlite3_bind_null(m_stmt, index);
+    return *this;
+}
+
+bool Statement::next()
+{
+    if (!m_stmt) {
+        m_rc = SQLITE_MISUSE;
+        return false;
+    }
+    const int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW)
+        return true;
+    m_rc = rc == SQLITE_DONE ? 0 : rc;
+    return false;
+}
+
+qint64 Statement::integer(int column) const { return sqlite3_column_int64(m_stmt, column); }
+
+QString Statement::text(int column) const
+{
+    const auto *p = reinterpret_cast<const char *>(sqlite3_column_text(m_stmt, column));
+    return QString::fromUtf8(p, sqlite3_column_bytes(m_stmt, column));
+}
+
+QByteArray Statement::blob(int column) const
+{
+    const void *p = sqlite3_column_blob(m_stmt, column);
+    const int n = sqlite3_column_bytes(m_stmt, column);
+    return p ? QByteArray(static_cast<const char *>(p), n) : QByteArray("");
+}
+
+bool Statement::isNull(int column) const { return sqlite3_column_type(m_stmt, column) == SQLITE_NULL; }
+
+Result<void> Statement::exec()
+{
+    while (next()) {
+    }
+    if (m_rc != 0)
+        return error();
+    return {};
+}
+
+Error Statement::error() const
+{
+    if (!m_stmt)
+        return makeError(int(DbError::Sql), QStringLiteral("statement failed to prepare"));
+    sqlite3 *db = sqlite3_db_handle(m_stmt);
+    return makeError(int(kindOf(m_rc)), QString::fromUtf8(sqlite3_errmsg(db)));
+}
+
+void Statement::finalize()
+{
+    sqlite3_finalize(m_stmt);
+    m_stmt = nullptr;
+}
+
+void Statement::reset()
+{
+    if (m_stmt) {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+    m_rc = 0;
+}
+
+Database::~Database()
+{
+    for (auto &st : m_statements)
+        st->finalize(); // every statement goes before the connection closes
+    m_statements.clear();
+    if (m_db)
+        sqlite3_close_v2(m_db);
+}
+
+Result<std::unique_ptr<Database>> Database::open(const QString &path, const QByteArray &rawKey,
+                                                 const DbOptions &options)
+{
+    if (rawKey.size() != 32)
+        return makeError(int(DbError::Invalid), QStringLiteral("database key must be 32 bytes"));
+    const bool existed = QFile::exists(path);
+    if (!existed && !options.create)
+        return makeError(int(DbError::NotFound), QStringLiteral("%1 does not exist").arg(path));
+
+    std::unique_ptr<Database> db(new Database);
+    db->m_path = path;
+    const int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(QFile::encodeName(path).constData(), &db->m_db, flags, nullptr);
+    if (rc != SQLITE_OK)
+        return makeError(int(DbError::Open), QStringLiteral("cannot open %1: %2")
+                                                 .arg(path, QString::fromUtf8(sqlite3_errstr(rc))));
+    sqlite3_extended_result_codes(db->m_db, 1);
+    sqlite3_busy_timeout(db->m_db, options.busyTimeoutMs);
+
+    // Raw key: SQLCipher uses the bytes directly and skips PBKDF2.
+    const QByteArray keyPragma = "PRAGMA key = \"x'" + rawKey.toHex() + "'\";";
+    if (auto r = db->exec(keyPragma); !r)
+        return r.error();
+    if (auto r = db->exec("PRAGMA cipher_page_size = " + QByteArray::number(options.cipherPageSize) + ";"); !r)
+        return r.error();
+    // The first read proves the key: a wrong key reads as "file is not a database".
+    rc = sqlite3_exec(db->m_db, "SELECT count(*) FROM sqlite_master;", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK)
+        return makeError(int(DbError::WrongKey),
+                         QStringLiteral("cannot read %1: wrong key or not a Valv database").arg(path));
+    for (const char *pragma : {"PRAGMA journal_mode = WAL;", "PRAGMA synchronous = FULL;",
+                               "PRAGMA foreign_keys = ON;", "PRAGMA secure_delete = ON;"}) {
+        if (auto r = db->exec(pragma); !r)
+            return r.error();
+    }
+    return db;
+}
+
+Result<void> Database::exec(const QByteArray &sql)
+{
+    char *err = nullptr;
+    const int rc = sqlite3_exec(m_db, sql.constData(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        Error e = makeError(int(kindOf(rc)), QString::fromUtf8(err ? err : sqlite3_errstr(rc)));
+        sqlite3_free(err);
+        return e;
+    }
+    return {};
+}
+
+Statement &Database::prepare(const QByteArray &sql)
+{
+    auto it = m_statements.find(sql);
+    if (it != m_statements.end()) {
+        (*it)->reset();
+        m_prepareFailed = false;
+        return **it;
+    }
+    sqlite3_stmt *raw = nullptr;
+    const int rc = sqlite3_prepare_v2(m_db, sql.constData(), int(sql.size()), &raw,
+                                      nullptr);
+    if (rc != SQLITE_OK) {
+        qCWarning(lcStore) << "prepare failed:" << sqlite3_errmsg(m_db) << sql;
+        m_prepareFailed = true;
+        m_scratch = Statement();
+        return m_scratch;
+    }
+    m_prepareFailed = false;
+    auto st = std::make_shared<Statement>(raw);
+    m_statements.insert(sql, st);
+    return *st;
+}
+
+qint64 Database::lastInsertId() const { return sqlite3_last_insert_rowid(m_db); }
+int Database::changes() const { return sqlite3_changes(m_db); }
+
+Error Database::lastError(DbError kind) const
+{
+    return makeError(int(kind), QString::fromUtf8(sqlite3_errmsg(m_db)));
+}
+
+int Database::schemaVersion()
+{
+    Statement &st = prepare("PRAGMA user_version;");
+    return st.next() ? int(st.integer(0)) : -1;
+}
+
+Result<int> Database::migrate(const QList<QByteArray> &steps)
+{
+    int version = schemaVersion();
+    if (version < 0)
+        return lastError();
+    if (version > steps.size())
+        return makeError(int(DbError::Invalid),
+                         QStringLiteral("%1 has schema version %2, newer than this build knows (%3)")
+                             .arg(m_path).arg(version).arg(steps.size()));
+    for (; version < steps.size(); ++version) {
+        Transaction tx(*this);
+        if (!tx.begun())
+            return lastError();
+        if (auto r = exec(steps[version]); !r)
+            return makeError(r.error().code, QStringLiteral("migration %1 failed: %2").arg(version + 1).arg(r.error().message));
+        if (auto r = exec("PRAGMA user_version = " + QByteArray::number(version + 1) + ";"); !r)
+            return r.error();
+        if (auto r = tx.commit(); !r)
+            return r.error();
+        qCInfo(lcStore) << "migrated" << m_path << "to schema version" << version + 1;
+    }
+    return version;
+}
+
+Transaction::Transaction(Database &db) : m_db(db) { m_begun = bool(m_db.exec("BEGIN IMMEDIATE;")); }
+
+Transaction::~Transaction()
+{
+    if (m_begun && !m_done)
+        (void)m_db.exec("ROLLBACK;");
+}
+
+Result<void> Transaction::commit()
+{
+    if (!m_begun)
+        return makeError(int(DbError::Sql), QStringLiteral("transaction was not begun"));
+    m_done = true;
+    auto r = m_db.exec("COMMIT;");
+    if (!r)
+        (void)m_db.exec("ROLLBACK;");
+    return r;
+}
+
+} // namespace valv::store

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The one SQLCipher module. Every SQLite call in valvd goes through here: Qt's QSQLITE
+// plugin must never load (libsqlite3 and libsqlcipher export the same symbols).
+//
+// Implementation notes
+// - A Database is one connection, used by one thread at a time (the owner's).
+// - Files are keyed with a raw 256-bit key (x'…'), so opening costs no PBKDF2.
+// - WAL + synchronous=FULL: a commit that returned is on disk (the durability
+//   promise behind SMTP 250 / IMAP APPEND OK).
+// - Prepared statements are cached per SQL text for the connection's lifetime.
+#pragma once
+
+#include "result.h"
+
+#include <QByteArray>
+#include <QHash>
+#include <QString>
+#include <QVariant>
+
+#include <memory>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace valv::store {
+
+enum class DbError { Open = 1, WrongKey, Sql, Busy, Constraint, NotFound, Corrupt, Io, Exists, Invalid };
+
+struct DbOptions {
+    // Chosen by measurement (tests/bench/store_pagesize): see README "Storage".
+    int cipherPageSize = 16384;
+    int busyTimeoutMs = 10000;
+    bool create = true;
+};
+
+class Statement {
+public:
+    Statement() = default;
+    explicit Statement(sqlite3_stmt *stmt) : m_stmt(stmt) {}
+    void finalize();
+
+    Statement &bind(int index, const QVariant &value); // 1-based
+    Statement &bind(int index, const QByteArray &blob);
+    Statement &bindText(int index, const QString &text);
+    Statement &bindInt(int index, qint64 value);
+    Statement &bindNull(int index);
+    // Steps once. true = a row is available; false = done (check error()).
+    [[nodiscard]] bool next();
+    [[nodiscard]] qint64 integer(int column) const;
+    [[nodiscard]] QString text(int column) const;
+    [[nodiscard]] QByteArray blob(int column) const;
+    [[nodiscard]] bool isNull(int column) const;
+    // Run to completion (for statements without rows).
+    [[nodiscard]] Result<void> exec();
+    [[nodiscard]] bool failed() const { return m_rc != 0; }
+    [[nodiscard]] Error error() const;
+    void reset();
+
+private:
+    sqlite3_stmt *m_stmt = nullptr;
+    int m_rc = 0; // last non-row, non-done sqlite result code
+};
+
+class Database {
+public:
+    ~Database();
+    Database(const Database &) = delete;
+    Database &operator=(const Database &) = delete;
+
+    [[nodiscard]] static Result<std::unique_ptr<Database>> open(const QString &path, const QByteArray &rawKey,
+                                                                const DbOptions &options = {});
+
+    [[nodiscard]] Result<void> exec(const QByteArray &sql);
+    // A cached, reset statement; valid until the Database is destroyed.
+    [[nodiscard]] Statement &prepare(const QByteArray &sql);
+    [[nodiscard]] bool prepareFailed() const { return m_prepareFailed; }
+    [[nodiscard]] qint64 lastInsertId() const;
+    [[nodiscard]] int changes() const;
+    [[nodiscard]] Error lastError(DbError kind = DbError::Sql) const;
+    [[nodiscard]] QString path() const { return m_path; }
+
+    // Schema migrations: `steps[i]` brings the schema from version i to i+1. Each step
+    // runs in its own transaction with the version bump, so a failure leaves the last
+    // good version. The version lives in PRAGMA user_version.
+    [[nodiscard]] Result<int> migrate(const QList<QByteArray> &steps);
+    [[nodiscard]] int schemaVersion();
+
+private:
+    Database() = default;
+    sqlite3 *m_db = nullptr;
+    QString m_path;
+    Statement m_scratch;
+    bool m_prepareFailed = false;
+    // Pointers keep Statement addresses stable while the hash grows.
+    QHash<QByteArray, std::shared_ptr<Statement>> m_statements;
+};
+
+// BEGIN IMMEDIATE … COMMIT, rolled back unless commit() succeeded.
+class Transaction {
+public:
+    explicit Transaction(Database &db);
+    ~Transaction();
+    [[nodiscard]] bool begun() const { return m_begun; }
+    [[nodiscard]] Result<void> commit();
+
+private:
+    Database &m_db;
+    bool m_begun = false;
+    bool m_done = false;
+};
+
+} // namespace valv::store

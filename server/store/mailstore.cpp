@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "store/mailstore.h"
+
+#include "store/crypto.h"
+
+#include <algorithm>
+
+namespace valv::store {
+
+namespace {
+Error dbError(const Error &e) { return makeError(int(MailError::Db), e.message); }
+
+uint32_t newUidValidity()
+{
+    // Seconds since the epoch, as most servers do; unique per folder name recreation
+    // in practice, and never zero.
+    return std::max<uint32_t>(1, uint32_t(QDateTime::currentSecsSinceEpoch()));
+}
+} // namespace
+
+QList<QByteArray> MailStore::migrations()
+{
+    return {
+        // 1: the base schema.
+        "CREATE TABLE folders(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uidvalidity INTEGER NOT NULL,"
+        " uidnext INTEGER NOT NULL DEFAULT 1, highestmodseq INTEGER NOT NULL DEFAULT 1, special_use TEXT,"
+        " created INTEGER NOT NULL);"
+        "CREATE TABLE blobs(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+        "CREATE TABLE messages(id INTEGER PRIMARY KEY,"
+        " folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE, uid INTEGER NOT NULL,"
+        " modseq INTEGER NOT NULL, internaldate INTEGER NOT NULL, size INTEGER NOT NULL,"
+        " flags TEXT NOT NULL DEFAULT '', blob_id INTEGER NOT NULL REFERENCES blobs(id),"
+        " envelope BLOB NOT NULL, bodystructure BLOB NOT NULL, body BLOB NOT NULL, UNIQUE(folder_id, uid));",
+        // 2: subscriptions (LSUB / LIST (SUBSCRIBED)) and CONDSTORE lookups by modseq.
+        "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;"
+        "CREATE INDEX messages_modseq ON messages(folder_id, modseq);",
+    };
+}
+
+QList<std::pair<QString, QString>> MailStore::defaultFolders()
+{
+    return {{QStringLiteral("INBOX"), QString()},           {QStringLiteral("Sent"), QStringLiteral("\\Sent")},
+            {QStringLiteral("Drafts"), QStringLiteral("\\Drafts")}, {QStringLiteral("Trash"), QStringLiteral("\\Trash")},
+            {QStringLiteral("Junk"), QStringLiteral("\\Junk")},     {QStringLiteral("Archive"), QStringLiteral("\\Archive")}};
+}
+
+Result<std::unique_ptr<MailStore>> MailStore::open(const QString &path, const QByteArray &key, bool create)
+{
+    DbOptions opts;
+    opts.create = create;
+    auto db = Database::open(path, key, opts);
+    if (!db)
+        return db.error();
+    const int before = (*db)->schemaVersion();
+    if (auto m = (*db)->migrate(migrations()); !m)
+        return m.error();
+    std::unique_ptr<MailStore> s(new MailStore);
+    s->m_db = std::move(*db);
+    if (before == 0) {
+        Transaction tx(*s->m_db);
+        for (const auto &[name, use] : defaultFolders()) {
+            Statement &st = s->m_db->prepare(
+                "INSERT OR IGNORE INTO folders(name, uidvalidity, special_use, created) VALUES(?, ?, ?, ?)");
+            st.bindText(1, name).bindInt(2, newUidValidity());
+            if (use.isEmpty())
+                st.bindNull(3);
+            else
+                st.bindText(3, use);
+            st.bindInt(4, QDateTime::currentSecsSinceEpoch());
+            if (auto r = st.exec(); !r)
+                return dbError(r.error());
+        }
+        if (auto r = tx.commit(); !r)
+            return dbError(r.error());
+    }
+    return s;
+}
+
+QList<QByteArray> MailStore::parseFlags(const QString &stored)
+{
+    QList<QByteArray> out;
+    for (const QString &f : stored.split(u' ', Qt::SkipEmptyParts))
+        out.append(f.toUtf8());
+    return out;
+}
+
+QString MailStore::formatFlags(QList<QByteArray> flags)
+{
+    // Case-insensitive de-duplication (RFC 9051 §2.3.2: flags are case-insensitive).
+    QList<QByteArray> unique;
+    for (const QByteArray &f : flags) {
+        if (std::none_of(unique.begin(), unique.end(), [&](const QByteArray &u) { return u.compare(f, Qt::CaseInsensitive) == 0; }))
+            unique.append(f);
+    }
+    return QString::fromUtf8(unique.join(' '));
+}
+
+Result<QList<Folder>> MailStore::folders()
+{
+    Statement &st = m_db->prepare(
+        "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, f.subscribed,"
+        " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id),"
+        " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %')"
+        " FROM folders f ORDER BY f.name = 'INBOX' DESC, f.name");
+    QList<Folder> out;
+    while (st.next()) {
+        Folder f;
+        f.id = st.integer(0);
+        f.name = st.text(1);
+        f.uidValidity = uint32_t(st.integer(2));
+        f.uidNext = uint32_t(st.integer(3));
+        f.highestModSeq = uint64_t(st.integer(4));
+        f.specialUse = st.isNull(5) ? QString() : st.text(5);
+        f.subscribed = st.integer(6) != 0;
+        f.messages = uint32_t(st.integer(7));
+        f.unseen = uint32_t(st.integer(8));
+        out.append(f);
+    }
+    if (st.failed())
+        return dbError(st.error());
+    return out;
+}
+
+Result<Folder> MailStore::folder(const QString &name)
+{
+    auto all = folders();
+    if (!all)
+        return all.error();
+    for (const Folder &f : *all) {
+        if (f.name == name)
+            return f;
+    }
+    return makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(name));
+}
+
+Result<AppendResult> MailStore::append(const QString &folderName, const NewMessage &m)
+{
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    Statement &f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
+    f.bindText(1, folderName);
+    if (!f.next())
+        return f.failed() ? dbError(f.error())
+                          : makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(folderName));
+    const qint64 folderId = f.integer(0);
+    const AppendResult res{uint32_t(f.integer(1)), uint32_t(f.integer(2))};
+    const qint64 modseq = f.integer(3) + 1;
+    f.reset();
+
+    Statement &b = m_db->prepare("INSERT INTO blobs(data) VALUES(?)");
+    b.bind(1, m.raw);
+    if (auto r = b.exec(); !r)
+        return dbError(r.error());
+    const qint64 blobId = m_db->lastInsertId();
+
+    Statement &ins = m_db->prepare(
+        "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
+        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const QDateTime date = m.internalDate.isValid() ? m.internalDate : QDateTime::currentDateTimeUtc();
+    ins.bindInt(1, folderId).bindInt(2, res.uid).bindInt(3, modseq).bindInt(4, date.toSecsSinceEpoch());
+    ins.bindInt(5, m.raw.size()).bindText(6, formatFlags(m.flags)).bindInt(7, blobId);
+    ins.bind(8, m.envelope).bind(9, m.bodyStructure).bind(10, m.body);
+    if (auto r = ins.exec(); !r)
+        return dbError(r.error());
+
+    Statement &up = m_db->prepare("UPDATE folders SET uidnext = uidnext + 1, highestmodseq = ? WHERE id = ?");
+    up.bindInt(1, modseq).bindInt(2, folderId);
+    if (auto r = up.exec(); !r)
+        return dbError(r.error());
+    if (auto r = tx.commit(); !r)
+        return dbError(r.error());
+    return res;
+}
+
+Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
+{
+    Statement &st = m_db->prepare(
+        "SELECT uid, modseq, size, internaldate, flags FROM messages WHERE folder_id = ? ORDER BY uid");
+    st.bindInt(1, folderId);
+    QList<MessageMeta> out;
+    while (st.next()) {
+        MessageMeta m;
+        m.uid = uint32_t(st.integer(0));
+        m.modSeq = uint64_t(st.integer(1));
+        m.size = st.integer(2);
+        m.internalDate = QDateTime::fromSecsSinceEpoch(st.integer(3), Qt::UTC);
+        m.flags = parseFlags(st.text(4));
+        out.append(m);
+    }
+    if (st.failed())
+        return dbError(st.error());
+    return out;
+}
+
+Result<QByteArray> MailStore::raw(qint64 folderId, uint32_t uid)
+{
+    Statement &st = m_db->prepare(
+        "SELECT b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ? AND m.uid = ?");
+    st.bindInt(1, folderId).bindInt(2, uid);
+    if (!st.next())
+        return st.failed() ? dbError(st.error()) : makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
+    QByteArray data = st.blob(0);
+    st.reset();
+    return data;
+}
+
+Result<MailStore::Structure> MailStore::structure(qint64 folderId, uint32_t uid)
+{
+    Statement &st = m_db->prepare(
+        "SELECT envelope, bodystructure, body FROM messages WHERE folder_id = ? AND uid = ?");
+    st.bindInt(1, folderId).bindInt(2, uid);
+    if (!st.next())
+        return st.failed() ? dbError(st.error()) : makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
+    Structure s{st.blob(0), st.blob(1), st.blob(2)};
+    st.reset();
+    return s;
+}
+
+Result<uint64_t> MailStore::setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags)
+{
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    Statement &f = m_db->prepare("SELECT highestmodseq FROM folders WHERE id = ?");
+    f.bindInt(1, folderId);
+    if (!f.next())
+        return makeError(int(MailError::NoSuchFolder), QStringLiteral("no such folder"));
+    const qint64 modseq = f.integer(0) + 1;
+    f.reset();
+    Statement &st = m_db->prepare("UPDATE messages SET flags = ?, modseq = ? WHERE folder_id = ? AND uid = ?");
+    st.bindText(1, formatFlags(flags)).bindInt(2, modseq).bindInt(3, folderId).bindInt(4, uid);
+    if (auto r = st.exec(); !r)
+        return dbError(r.error());
+    if (m_db->changes() == 0)
+        return makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
+    Statement &up = m_db->prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
+    up.bindInt(1, modseq).bindInt(2, folderId);
+    if (auto r = up.exec(); !r)
+        return dbError(r.error());
+    if (auto r = tx.commit(); !r)
+        return dbError(r.error());
+    return uint64_t(modseq);
+}
+
+Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
+{
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    const QByteArray deleted = "folder_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %'";
+    Statement &sel = m_db->prepare("SELECT uid FROM messages WHERE " + deleted + " ORDER BY uid");
+    sel.bindInt(1, folderId);
+    QList<uint32_t> uids;
+    while (sel.next())
+        uids.append(uint32_t(sel.integer(0)));
+    if (sel.failed())
+        return dbError(sel.error());
+    if (uids.isEmpty())
+        return uids;
+    Statement &blobs = m_db->prepare("DELETE FROM blobs WHERE id IN (SELECT blob_id FROM messages WHERE " + deleted
+                                     + ") AND id NOT IN (SELECT blob_id FROM messages WHERE NOT (" + deleted + "))");
+    blobs.bindInt(1, folderId).bindInt(2, folderId);
+    if (auto r = blobs.exec(); !r)
+        return dbError(r.error());
+    Statement &del = m_db->prepare("DELETE FROM messages WHERE " + deleted);
+    del.bindInt(1, folderId);
+    if (auto r = del.exec(); !r)
+        return dbError(r.error());
+    Statement &up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
+    up.bindInt(1, folderId);
+    if (auto r = up.exec(); !r)
+        return dbError(r.error());
+    if (auto r = tx.commit(); !r)
+        return dbError(r.error());
+    return uids;
+}
+
+} // namespace valv::store

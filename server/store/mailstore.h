@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// MailStore: one user's mailbox file (mail/<user-id>.db): folders and messages.
+//
+// Implementation notes
+// - One MailStore is one connection, used by one thread. Sessions keep theirs for the
+//   session's life; delivery uses a per-thread cache (MailStoreCache).
+// - UIDs are strictly ascending per folder and never reused within a UIDVALIDITY.
+// - Every change bumps the folder's HIGHESTMODSEQ and stamps the message with it.
+// - A message's raw bytes live in `blobs`, apart from the row that IMAP lists scan, so
+//   listing a folder never reads bodies.
+// - append() returns only after its transaction committed (WAL, synchronous=FULL).
+#pragma once
+
+#include "result.h"
+#include "store/database.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+#include <memory>
+
+namespace valv::store {
+
+enum class MailError { Db = 1, NoSuchFolder, NoSuchMessage, Exists, Invalid };
+
+struct Folder {
+    qint64 id = 0;
+    QString name;
+    uint32_t uidValidity = 0;
+    uint32_t uidNext = 1;
+    uint64_t highestModSeq = 1;
+    QString specialUse;   // "\\Sent", … or empty
+    bool subscribed = true;
+    uint32_t messages = 0;
+    uint32_t unseen = 0;
+};
+
+struct NewMessage {
+    QByteArray raw;
+    QList<QByteArray> flags;
+    QDateTime internalDate;
+    QByteArray envelope;      // serialized IMAP ENVELOPE (cached at delivery)
+    QByteArray bodyStructure; // serialized extensible BODYSTRUCTURE
+    QByteArray body;          // serialized non-extensible BODY
+};
+
+struct MessageMeta {
+    uint32_t uid = 0;
+    uint64_t modSeq = 0;
+    qint64 size = 0;
+    QDateTime internalDate;
+    QList<QByteArray> flags;
+};
+
+struct AppendResult {
+    uint32_t uidValidity = 0;
+    uint32_t uid = 0;
+};
+
+class MailStore {
+public:
+    [[nodiscard]] static Result<std::unique_ptr<MailStore>> open(const QString &path, const QByteArray &key,
+                                                                 bool create = true);
+    [[nodiscard]] static QList<QByteArray> migrations();
+    // The folders every new mailbox gets, with their RFC 6154 attributes.
+    [[nodiscard]] static QList<std::pair<QString, QString>> defaultFolders();
+
+    [[nodiscard]] Result<QList<Folder>> folders();
+    [[nodiscard]] Result<Folder> folder(const QString &name);
+
+    [[nodiscard]] Result<AppendResult> append(const QString &folderName, const NewMessage &message);
+    // Metadata of every message in the folder, in UID order.
+    [[nodiscard]] Result<QList<MessageMeta>> messages(qint64 folderId);
+    [[nodiscard]] Result<QByteArray> raw(qint64 folderId, uint32_t uid);
+    struct Structure {
+        QByteArray envelope, bodyStructure, body;
+    };
+    [[nodiscard]] Result<Structure> structure(qint64 folderId, uint32_t uid);
+    // Replaces the flag set; returns the new modseq.
+    [[nodiscard]] Result<uint64_t> setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags);
+
+    // Removes every message flagged \Deleted; returns their UIDs (ascending).
+    [[nodiscard]] Result<QList<uint32_t>> expungeDeleted(qint64 folderId);
+
+    [[nodiscard]] static QList<QByteArray> parseFlags(const QString &stored);
+    [[nodiscard]] static QString formatFlags(QList<QByteArray> flags);
+
+private:
+    MailStore() = default;
+    std::unique_ptr<Database> m_db;
+};
+
+} // namespace valv::store

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "store/mailstorecache.h"
+
+#include <QDir>
+
+#include <list>
+
+namespace valv::store {
+
+namespace {
+constexpr size_t kCachePerThread = 32;
+
+struct CacheEntry {
+    QString path;
+    std::unique_ptr<MailStore> store;
+};
+// Most recently used first.
+thread_local std::list<CacheEntry> t_cache;
+} // namespace
+
+QString MailStoreOpener::pathFor(const QString &userId) const
+{
+    return QDir(m_dataDir).filePath(QStringLiteral("mail/%1.db").arg(userId));
+}
+
+Result<std::unique_ptr<MailStore>> MailStoreOpener::open(const QString &userId) const
+{
+    auto key = m_config->mailboxKey(userId);
+    if (!key)
+        return key.error();
+    QDir().mkpath(QDir(m_dataDir).filePath(QStringLiteral("mail")));
+    return MailStore::open(pathFor(userId), *key);
+}
+
+Result<MailStore *> MailStoreOpener::cached(const QString &userId) const
+{
+    const QString path = pathFor(userId);
+    for (auto it = t_cache.begin(); it != t_cache.end(); ++it) {
+        if (it->path == path) {
+            t_cache.splice(t_cache.begin(), t_cache, it);
+            return t_cache.front().store.get();
+        }
+    }
+    auto store = open(userId);
+    if (!store)
+        return store.error();
+    t_cache.push_front(CacheEntry{path, std::move(*store)});
+    if (t_cache.size() > kCachePerThread)
+        t_cache.pop_back();
+    return t_cache.front().store.get();
+}
+
+void MailStoreOpener::dropCached(const QString &userId) const
+{
+    const QString path = pathFor(userId);
+    t_cache.remove_if([&](const CacheEntry &e) { return e.path == path; });
+}
+
+} // namespace valv::store

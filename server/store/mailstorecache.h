@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Opens users' mailbox files with their unwrapped keys; keeps a small per-thread cache
+// of open connections for delivery (a connection must stay on the thread that uses it).
+#pragma once
+
+#include "result.h"
+#include "store/configstore.h"
+#include "store/mailstore.h"
+
+#include <QString>
+
+#include <memory>
+
+namespace valv::store {
+
+class MailStoreOpener {
+public:
+    MailStoreOpener(QString dataDir, ConfigStore *config) : m_dataDir(std::move(dataDir)), m_config(config) {}
+
+    [[nodiscard]] QString pathFor(const QString &userId) const;
+    // A new connection, owned by the caller (an IMAP session keeps one for its life).
+    [[nodiscard]] Result<std::unique_ptr<MailStore>> open(const QString &userId) const;
+    // A connection cached for the calling thread. Valid until the thread ends or
+    // dropCached() is called on that thread.
+    [[nodiscard]] Result<MailStore *> cached(const QString &userId) const;
+    void dropCached(const QString &userId) const;
+
+private:
+    QString m_dataDir;
+    ConfigStore *m_config;
+};
+
+} // namespace valv::store

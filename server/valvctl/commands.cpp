@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "valvctl/commands.h"
+
+#include "core/tls.h"
+#include "store/configstore.h"
+#include "store/crypto.h"
+#include "store/keyring.h"
+#include "store/mailstorecache.h"
+#include "valv/version.h"
+
+#include <QDir>
+#include <QFile>
+#include <QSslConfiguration>
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace valv::ctl {
+
+namespace {
+constexpr char kUsage[] =
+    "Usage: valvctl [--datadir DIR] COMMAND ...\n"
+    "The data dir defaults to $VALV_DATADIR, else /var/lib/valv.\n\n"
+    "  init [--hostname H] [--demo-domain D] [--demo-user NAME] [--demo-password PW] [--no-demo]\n"
+    "      create master key, config.db, self-signed TLS certificate, and a demo domain and user\n"
+    "  domain add NAME | domain list\n"
+    "  user add ADDRESS [--password PW] | user list | user passwd ADDRESS [--password PW] | user del ADDRESS\n"
+    "      a password is generated and printed when none is given\n"
+    "  alias add SOURCE TARGET[,TARGET...] | alias list | alias del SOURCE\n"
+    "      SOURCE \"@example.org\" is the domain's catch-all\n"
+    "  version\n";
+
+void out(const QString &s) { fputs(qPrintable(s + u'\n'), stdout); }
+int fail(const QString &s)
+{
+    fputs(qPrintable(QStringLiteral("valvctl: ") + s + u'\n'), stderr);
+    return 1;
+}
+
+// Pulls "--name value" out of args; returns the value or a null QString.
+QString takeOption(QStringList &args, const QString &name)
+{
+    const qsizetype i = args.indexOf(name);
+    if (i < 0 || i + 1 >= args.size())
+        return {};
+    const QString v = args[i + 1];
+    args.remove(i, 2);
+    return v;
+}
+
+bool takeFlag(QStringList &args, const QString &name) { return args.removeAll(name) > 0; }
+
+struct Stores {
+    store::KeyRing keys;
+    std::unique_ptr<store::ConfigStore> config;
+};
+
+Result<Stores> openStores(const QString &dataDir)
+{
+    auto keys = store::KeyRing::load(dataDir);
+    if (!keys)
+        return makeError(1, keys.error().message + QStringLiteral(" (is this a Valv data dir? run 'valvctl init')"));
+    auto config = store::ConfigStore::open(dataDir, *keys);
+    if (!config)
+        return config.error();
+    return Stores{*keys, std::move(*config)};
+}
+
+QByteArray passwordFrom(QStringList &args, bool *generated)
+{
+    QString pw = takeOption(args, QStringLiteral("--password"));
+    *generated = pw.isNull();
+    return pw.isNull() ? store::randomPassword(20) : pw.toUtf8();
+}
+
+QString actor()
+{
+    const char *user = getenv("USER");
+    return QStringLiteral("valvctl:") + QString::fromLocal8Bit(user ? user : "unknown");
+}
+
+int cmdInit(const QString &dataDir, QStringList args)
+{
+    const QString hostname = takeOption(args, QStringLiteral("--hostname"));
+    const QString demoDomain = takeOption(args, QStringLiteral("--demo-domain"));
+    const QString demoUser = takeOption(args, QStringLiteral("--demo-user"));
+    const QString demoPassword = takeOption(args, QStringLiteral("--demo-password"));
+    const bool noDemo = takeFlag(args, QStringLiteral("--no-demo"));
+    if (!args.isEmpty())
+        return fail(QStringLiteral("init: unexpected argument %1").arg(args.first()));
+    QDir dir(dataDir);
+    if (QFile::exists(store::KeyRing::masterKeyPath(dataDir)) || dir.exists(QStringLiteral("config.db")))
+        return fail(QStringLiteral("%1 is already initialised").arg(dataDir));
+    if (!dir.mkpath(QStringLiteral(".")) || !dir.mkpath(QStringLiteral("mail")) || !dir.mkpath(QStringLiteral("tls")))
+        return fail(QStringLiteral("cannot create %1").arg(dataDir));
+    QFile::setPermissions(dataDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+
+    auto keys = store::KeyRing::create(dataDir);
+    if (!keys)
+        return fail(keys.error().message);
+    auto config = store::ConfigStore::open(dataDir, *keys, true);
+    if (!config)
+        return fail(config.error().message);
+
+    const QString host = hostname.isEmpty() ? QStringLiteral("localhost") : hostname;
+    QStringList names{host};
+    if (!names.contains(QStringLiteral("localhost")))
+        names << QStringLiteral("localhost");
+    const QString certPath = dir.filePath(QStringLiteral("tls/cert.pem"));
+    if (auto r = core::writeSelfSigned(certPath, dir.filePath(QStringLiteral("tls/key.pem")), names,
+                                       {QStringLiteral("127.0.0.1"), QStringLiteral("::1")});
+        !r)
+        return fail(r.error().message);
+    (*config)->audit(actor(), QStringLiteral("init"), dataDir);
+
+    out(QStringLiteral("datadir: ") + QDir(dataDir).absolutePath());
+    QFile certFile(certPath);
+    if (certFile.open(QIODevice::ReadOnly)) {
+        QSslConfiguration c;
+        c.setLocalCertificate(QSslCertificate(certFile.readAll(), QSsl::Pem));
+        out(QStringLiteral("tls-fingerprint: SHA256 ") + core::TlsContext::fingerprint(c));
+    }
+    if (noDemo)
+        return 0;
+    const QString domain = demoDomain.isEmpty() ? QStringLiteral("example.test") : demoDomain;
+    const QString address = (demoUser.isEmpty() ? QStringLiteral("demo") : demoUser) + u'@' + domain;
+    const QByteArray password = demoPassword.isEmpty() ? store::randomPassword(20) : demoPassword.toUtf8();
+    if (auto r = (*config)->addDomain(domain); !r)
+        return fail(r.error().message);
+    auto hash = store::hashPassword(password);
+    if (!hash)
+        return fail(hash.error().message);
+    if (auto u = (*config)->addUser(address, *hash); !u)
+        return fail(u.error().message);
+    (*config)->audit(actor(), QStringLiteral("domain add"), domain);
+    (*config)->audit(actor(), QStringLiteral("user add"), address);
+    out(QStringLiteral("domain: ") + domain);
+    out(QStringLiteral("user: ") + address);
+    out(QStringLiteral("password: ") + QString::fromUtf8(password));
+    return 0;
+}
+
+int cmdDomain(Stores &s, QStringList args)
+{
+    const QString verb = args.value(0);
+    if (verb == QLatin1String("add") && args.size() == 2) {
+        if (auto r = s.config->addDomain(args[1]); !r)
+            return fail(r.error().message);
+        s.config->audit(actor(), QStringLiteral("domain add"), args[1]);
+        out(QStringLiteral("domain added: ") + args[1].toLower());
+        return 0;
+    }
+    if (verb == QLatin1String("list") && args.size() == 1) {
+        auto d = s.config->domains();
+        if (!d)
+            return fail(d.error().message);
+        for (const QString &name : *d)
+            out(name);
+        return 0;
+    }
+    return fail(QStringLiteral("usage: domain add NAME | domain list"));
+}
+
+int cmdUser(Stores &s, const QString &dataDir, QStringList args)
+{
+    const QString verb = args.value(0);
+    bool generated = false;
+    if (verb == QLatin1String("add") || verb == QLatin1String("passwd")) {
+        const QByteArray password = passwordFrom(args, &generated);
+        if (args.size() != 2)
+            return fail(QStringLiteral("usage: user %1 ADDRESS [--password PW]").arg(verb));
+        if (password.isEmpty())
+            return fail(QStringLiteral("the password must not be empty"));
+        auto hash = store::hashPassword(password);
+        if (!hash)
+            return fail(hash.error().message);
+        if (verb == QLatin1String("add")) {
+            auto u = s.config->addUser(args[1], *hash);
+            if (!u)
+                return fail(u.error().message);
+            // Create the mailbox file now, with its default folders.
+            store::MailStoreOpener opener(dataDir, s.config.get());
+            if (auto m = opener.open(u->id); !m)
+                return fail(m.error().message);
+            s.config->audit(actor(), QStringLiteral("user add"), u->address);
+            out(QStringLiteral("user: ") + u->address);
+        } else {
+            if (auto r = s.config->setPassword(args[1], *hash); !r)
+                return fail(r.error().message);
+            s.config->audit(actor(), QStringLiteral("user passwd"), args[1]);
+            out(QStringLiteral("user: ") + store::ConfigStore::normaliseAddress(args[1]));
+        }
+        if (generated)
+            out(QStringLiteral("password: ") + QString::fromUtf8(password));
+        return 0;
+    }
+    if (verb == QLatin1String("list") && args.size() == 1) {
+        auto users = s.config->users();
+        if (!users)
+            return fail(users.error().message);
+        for (const store::User &u : *users)
+            out(u.address + (u.disabled ? QStringLiteral(" (disabled)") : QString()));
+        return 0;
+    }
+    if (verb == QLatin1String("del") && args.size() == 2) {
+        auto u = s.config->removeUser(args[1]);
+        if (!u)
+            return fail(u.error().message);
+        store::MailStoreOpener opener(dataDir, s.config.get());
+        const QString path = opener.pathFor(u->id);
+        for (const QString &suffix : {QString(), QStringLiteral("-wal"), QStringLiteral("-shm")})
+            QFile::remove(path + suffix);
+        s.config->audit(actor(), QStringLiteral("user del"), u->address);
+        out(QStringLiteral("user deleted: ") + u->address);
+        return 0;
+    }
+    return fail(QStringLiteral("usage: user add|passwd ADDRESS [--password PW] | user list | user del ADDRESS"));
+}
+
+int cmdAlias(Stores &s, QStringList args)
+{
+    const QString verb = args.value(0);
+    if (verb == QLatin1String("add") && args.size() == 3) {
+        store::Alias a{args[1], args[2].split(u',', Qt::SkipEmptyParts)};
+        if (auto r = s.config->addAlias(a); !r)
+            return fail(r.error().message);
+        s.config->audit(actor(), QStringLiteral("alias add"), args[1] + QStringLiteral(" -> ") + args[2]);
+        out(QStringLiteral("alias added: ") + args[1]);
+        return 0;
+    }
+    if (verb == QLatin1String("list") && args.size() == 1) {
+        auto aliases = s.config->aliases();
+        if (!aliases)
+            return fail(aliases.error().message);
+        for (const store::Alias &a : *aliases)
+            out(a.source + QStringLiteral(" -> ") + a.targets.join(u','));
+        return 0;
+    }
+    if (verb == QLatin1String("del") && args.size() == 2) {
+        if (auto r = s.config->removeAlias(args[1]); !r)
+            return fail(r.error().message);
+        s.config->audit(actor(), QStringLiteral("alias del"), args[1]);
+        out(QStringLiteral("alias deleted: ") + args[1]);
+        return 0;
+    }
+    return fail(QStringLiteral("usage: alias add SOURCE TARGET[,TARGET...] | alias list | alias del SOURCE"));
+}
+} // namespace
+
+int run(const QStringList &argsIn)
+{
+    QStringList args = argsIn;
+    QString dataDir = takeOption(args, QStringLiteral("--datadir"));
+    if (dataDir.isNull())
+        dataDir = qEnvironmentVariable("VALV_DATADIR", QStringLiteral("/var/lib/valv"));
+    if (args.isEmpty() || args.first() == QLatin1String("--help") || args.first() == QLatin1String("help")) {
+        fputs(kUsage, args.isEmpty() ? stderr : stdout);
+        return args.isEmpty() ? 2 : 0;
+    }
+    const QString command = args.takeFirst();
+    if (command == QLatin1String("version")) {
+        out(QStringLiteral("valvctl ") + QStringLiteral(VALV_VERSION));
+        return 0;
+    }
+    if (command == QLatin1String("init"))
+        return cmdInit(dataDir, args);
+    if (command != QLatin1String("domain") && command != QLatin1String("user") && command != QLatin1String("alias")) {
+        fputs(kUsage, stderr);
+        return 2;
+    }
+    auto stores = openStores(dataDir);
+    if (!stores)
+        return fail(stores.error().message);
+    if (command == QLatin1String("domain"))
+        return cmdDomain(*stores, args);
+    if (command == QLatin1String("user"))
+        return cmdUser(*stores, dataDir, args);
+    return cmdAlias(*stores, args);
+}
+
+} // namespace valv::ctl
