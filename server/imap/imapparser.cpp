@@ -4,7 +4,8 @@
 //
 // Implementation notes:
 // - parseCommand is a pure function of its input: no state, no allocation sized by
-//   numbers found in the input, recursion bounded by maxNesting (SEARCH keys).
+//   numbers found in the input, recursion bounded by maxNesting (capped at 256; SEARCH
+//   NOT/OR chains at 4x that).
 // - The tag is reported as soon as it is read, so a syntax error later in the command
 //   can still be answered with a tagged BAD.
 // - An unknown command name sets unknownCommand; every other failure is a syntax error
@@ -12,6 +13,7 @@
 //   than UTF-8/US-ASCII gives an error text starting "[BADCHARSET]".
 #include "imap/parser_commands.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace valv::imap {
@@ -19,6 +21,8 @@ namespace valv::imap {
 using detail::Lexer;
 
 namespace {
+
+constexpr int kMaxNesting = 256;
 
 enum class Args {
     None, Authenticate, Login, Enable, Select, Create, Mailbox, Rename, List, Lsub, Status,
@@ -266,7 +270,9 @@ bool parseArgs(Args args, Lexer &lx, Command &cmd)
 ParseResult parseCommand(const ParseInput &input, int maxNesting)
 {
     ParseResult result;
-    Lexer lx(input, maxNesting < 1 ? 1 : maxNesting);
+    // Capped so that even a generous configuration keeps recursion (SEARCH keys nest
+    // up to 4x this) well inside a thread's stack.
+    Lexer lx(input, std::clamp(maxNesting, 1, kMaxNesting));
     auto finish = [&]() -> ParseResult {
         result.ok = lx.ok();
         if (!result.ok)

@@ -352,7 +352,7 @@ ImapReceiver::ImapReceiver(ReceiverLimits limits) : d(std::make_shared<Impl>())
     limits.maxLineLength = std::clamp<qsizetype>(limits.maxLineLength, 16, qsizetype(1) << 30);
     limits.maxLiteralSize = std::clamp<qsizetype>(limits.maxLiteralSize, 0, qsizetype(1) << 40);
     limits.maxCommandSize = std::clamp<qsizetype>(limits.maxCommandSize, limits.maxLineLength, qsizetype(1) << 41);
-    limits.maxNesting = std::clamp(limits.maxNesting, 1, 10000);
+    limits.maxNesting = std::clamp(limits.maxNesting, 1, 256);
     d->limits = limits;
 }
 

@@ -31,9 +31,11 @@ QList<QByteArray> MailStore::migrations()
         " modseq INTEGER NOT NULL, internaldate INTEGER NOT NULL, size INTEGER NOT NULL,"
         " flags TEXT NOT NULL DEFAULT '', blob_id INTEGER NOT NULL REFERENCES blobs(id),"
         " envelope BLOB NOT NULL, bodystructure BLOB NOT NULL, body BLOB NOT NULL, UNIQUE(folder_id, uid));",
-        // 2: subscriptions (LSUB / LIST (SUBSCRIBED)) and CONDSTORE lookups by modseq.
+        // 2: subscriptions (LSUB / LIST (SUBSCRIBED)), CONDSTORE lookups by modseq, and
+        // finding the last reference to a blob on expunge.
         "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;"
-        "CREATE INDEX messages_modseq ON messages(folder_id, modseq);",
+        "CREATE INDEX messages_modseq ON messages(folder_id, modseq);"
+        "CREATE INDEX messages_blob ON messages(blob_id);",
     };
 }
 
@@ -249,24 +251,30 @@ Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
     if (!tx.begun())
         return dbError(m_db->lastError());
     const QByteArray deleted = "folder_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %'";
-    Statement &sel = m_db->prepare("SELECT uid FROM messages WHERE " + deleted + " ORDER BY uid");
+    Statement &sel = m_db->prepare("SELECT uid, blob_id FROM messages WHERE " + deleted + " ORDER BY uid");
     sel.bindInt(1, folderId);
     QList<uint32_t> uids;
-    while (sel.next())
+    QList<qint64> blobIds;
+    while (sel.next()) {
         uids.append(uint32_t(sel.integer(0)));
+        blobIds.append(sel.integer(1));
+    }
     if (sel.failed())
         return dbError(sel.error());
     if (uids.isEmpty())
         return uids;
-    Statement &blobs = m_db->prepare("DELETE FROM blobs WHERE id IN (SELECT blob_id FROM messages WHERE " + deleted
-                                     + ") AND id NOT IN (SELECT blob_id FROM messages WHERE NOT (" + deleted + "))");
-    blobs.bindInt(1, folderId).bindInt(2, folderId);
-    if (auto r = blobs.exec(); !r)
-        return dbError(r.error());
     Statement &del = m_db->prepare("DELETE FROM messages WHERE " + deleted);
     del.bindInt(1, folderId);
     if (auto r = del.exec(); !r)
         return dbError(r.error());
+    // A blob may be shared by copies in other folders; it goes with its last message.
+    for (qint64 blobId : blobIds) {
+        Statement &blob = m_db->prepare(
+            "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = ?)");
+        blob.bindInt(1, blobId).bindInt(2, blobId);
+        if (auto r = blob.exec(); !r)
+            return dbError(r.error());
+    }
     Statement &up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
     up.bindInt(1, folderId);
     if (auto r = up.exec(); !r)

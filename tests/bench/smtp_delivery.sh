@@ -24,6 +24,7 @@ USERS=${USERS:-4}
 SYSTEMS=${SYSTEMS:-valv,postfix}
 VALV_BUILD_DIR=${VALV_BUILD_DIR:-/work/main/build}
 KEEP=${KEEP:-0}
+E2E_TIMEOUT=${E2E_TIMEOUT:-240}   # seconds to wait for the store after the last 250
 PASSWORD=bench-password-1
 
 usage() {
@@ -57,7 +58,7 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
 done
-export CONCURRENCY MESSAGES SIZE RUNS USERS SYSTEMS VALV_BUILD_DIR KEEP
+export CONCURRENCY MESSAGES SIZE RUNS USERS SYSTEMS VALV_BUILD_DIR KEEP E2E_TIMEOUT
 
 log() { echo "[smtp-bench $(date +%H:%M:%S)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -163,7 +164,7 @@ run_load() {  # run_load LABEL PORT RESULT-JSON extra args...
     local label=$1 port=$2 out=$3; shift 3
     $PY "$HERE/smtpload.py" --host 127.0.0.1 --port "$port" \
         --concurrency "$CONCURRENCY" --messages "$MESSAGES" --size "$SIZE" \
-        --rcpt "$RCPTS" --label "$label" --json "$out" "$@" >/dev/null
+        --rcpt "$RCPTS" --label "$label" --json "$out" --e2e-timeout "$E2E_TIMEOUT" "$@" >/dev/null
 }
 
 # ------------------------------------------------------------------ Valv
@@ -250,6 +251,10 @@ hostname = mx.bench.test
 postmaster_address = postmaster@bench.test
 first_valid_uid = 8
 mail_location = maildir:~/Maildir
+passdb {
+  driver = static
+  args = password=$PASSWORD
+}
 userdb {
   driver = static
   args = uid=mail gid=mail home=$d/mail/%d/%n allow_all_users=yes
@@ -330,7 +335,7 @@ for run in $(seq 1 "$RUNS"); do
     done
 done
 
-POSTFIX_VERSION=$(postconf -h mail_version 2>/dev/null || echo "?")
+POSTFIX_VERSION=$(postconf -d -h mail_version 2>/dev/null || echo "?")
 DOVECOT_VERSION=$(dovecot --version 2>/dev/null || echo "?")
 export POSTFIX_VERSION DOVECOT_VERSION
 $PY - "$WORK/results" <<'EOF'

@@ -69,7 +69,7 @@ def test_imap_capability_before_tls(server):
         assert "LOGINDISABLED" in caps, caps
         assert any(c.startswith("IMAP4REV1") or c == "IMAP4REV2" for c in caps), caps
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 def test_login_and_authenticate_refused_before_starttls(server):
@@ -99,7 +99,7 @@ def test_login_and_authenticate_refused_before_starttls(server):
         vh.select(im, "INBOX")
         im.logout()
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 def test_imap_starttls_login(server):
@@ -115,7 +115,7 @@ def test_imap_starttls_login(server):
         vh.select(im, "INBOX")
         assert im.logout()[0] == "BYE"
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 def test_imaps_implicit_tls_login(server):
@@ -131,7 +131,7 @@ def test_imaps_implicit_tls_login(server):
         assert typ == "OK"
         im.logout()
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 @pytest.mark.parametrize("mode", ["ssl", "starttls"])
@@ -143,7 +143,7 @@ def test_authenticate_plain(server, mode):
         vh.select(im, "INBOX")
         im.logout()
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 def test_authenticate_plain_wrong_password(server):
@@ -156,7 +156,7 @@ def test_authenticate_plain_wrong_password(server):
         assert typ == "OK"
         im.logout()
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 def test_password_needing_quoting(server):
@@ -167,7 +167,7 @@ def test_password_needing_quoting(server):
         typ, _ = im.authenticate("PLAIN", lambda _: f"\0{DAVE}\0{DAVE_PW}".encode())
         assert typ == "OK"
     finally:
-        im.shutdown()
+        vh.close_imap(im)
 
 
 @pytest.mark.parametrize("user,pw", [
@@ -188,7 +188,7 @@ def test_wrong_credentials_fail_and_server_keeps_serving(server, user, pw):
         typ, _ = im.login(ALICE, ALICE_PW)
         assert typ == "OK"
     finally:
-        im.shutdown()
+        vh.close_imap(im)
     # And the next connection is served normally.
     with server.login(ALICE, ALICE_PW) as im2:
         vh.select(im2, "INBOX")

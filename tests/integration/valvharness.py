@@ -353,6 +353,19 @@ class RawImap:
             pass
 
 
+def close_imap(im):
+    """Best-effort LOGOUT + close of an imaplib connection (idempotent)."""
+    try:
+        if getattr(im, "state", None) != "LOGOUT":
+            im.logout()
+    except (imaplib.IMAP4.error, OSError, EOFError, ValueError):
+        pass
+    try:
+        im.shutdown()
+    except (OSError, ValueError):
+        pass
+
+
 def tagged_status(line: bytes):
     parts = line.split(b" ", 2)
     return parts[1].upper().decode() if len(parts) > 1 else ""

@@ -181,32 +181,32 @@ void TestMessageIndex::bodyStructure_data()
                       R"(("text" "html" ("charset" "utf-8") NIL NIL "7bit" 11 0 NIL NIL NIL NIL) "alternative" ("boundary" "alt") NIL NIL NIL))")
         << QByteArray(R"((("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 5 0)("text" "html" ("charset" "utf-8") NIL NIL "7bit" 11 0) "alternative"))");
     QTest::newRow("mixed with base64 attachment, rfc2231") << crlf(dataFile("attachment.eml"))
-        << QByteArray(R"((("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 69 2 NIL NIL NIL NIL))"
-                      R"(("application" "octet-stream" ("name*" "utf-8''%E2%82%AC.txt") NIL NIL "base64" 16 NIL "Q2hlY2sgSW50ZWdyaXR5IQ==" )"
+        << QByteArray(R"((("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 60 2 NIL NIL NIL NIL))"
+                      R"(("application" "octet-stream" ("name*" "utf-8''%E2%82%AC.txt") NIL NIL "base64" 16 "Q2hlY2sgSW50ZWdyaXR5IQ==" )"
                       R"(("attachment" ("size" "12" "filename*" "utf-8''%E2%82%AC.txt")) ("de" "en-GB") "http://example.com/euro.txt") )"
                       R"("mixed" ("boundary" "----=_Part_0_1") NIL NIL NIL))")
-        << QByteArray(R"((("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 69 2))"
+        << QByteArray(R"((("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 60 2))"
                       R"(("application" "octet-stream" ("name*" "utf-8''%E2%82%AC.txt") NIL NIL "base64" 16) "mixed"))");
     const QByteArray inner = R"(("message" "rfc822" NIL NIL NIL "7bit" 232 )"
-                             R"((NIL "inner message" ((NIL NIL "c" "example.org")) ((NIL NIL "c" "example.org")) ((NIL NIL "c" "example.org")) NIL NIL NIL NIL NIL) )";
+                             R"((NIL "inner message" ((NIL NIL "c" "example.org")) ((NIL NIL "c" "example.org")) )"
+                             R"(((NIL NIL "c" "example.org")) NIL NIL NIL NIL NIL) )";
     QTest::newRow("nested multipart with message/rfc822") << crlf(dataFile("nested.eml"))
-        << QByteArray(R"((("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 7 0 NIL NIL NIL NIL))"
-                      R"(()" + kTextPlain + R"( 5 0 NIL NIL NIL NIL)("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 11 0 NIL NIL NIL NIL) )"
-                      R"("alternative" ("boundary" "inner") NIL NIL NIL))"
-                      + inner
-                      + R"((()" + kTextPlain + R"( 10 0 NIL NIL NIL NIL)("application" "octet-stream" NIL NIL NIL "base64" 4 NIL NIL NIL NIL) )"
-                        R"("mixed" ("boundary" "b2") NIL NIL NIL)) 13 NIL NIL NIL NIL))"
-                        R"(("application" "pdf" ("name" "doc.pdf") NIL NIL "base64" 12 NIL ("attachment" ("filename" "doc.pdf")) NIL NIL) )"
-                        R"("mixed" ("boundary" "outer") NIL NIL NIL))")
-        << QByteArray(R"((("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 7 0)(()" + kTextPlain + R"( 5 0))"
-                      R"(("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 11 0) "alternative"))"
-                      + inner + R"(((")" + kTextPlain + R"( 10 0)("application" "octet-stream" NIL NIL NIL "base64" 4) "mixed") 13))"
-                      R"(("application" "pdf" ("name" "doc.pdf") NIL NIL "base64" 12) "mixed"))");
+        << R"((("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 7 0 NIL NIL NIL NIL)(()" + kTextPlain
+               + R"( 5 0 NIL NIL NIL NIL)("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 11 0 NIL NIL NIL NIL) )"
+                 R"("alternative" ("boundary" "inner") NIL NIL NIL))" + inner + "((" + kTextPlain
+               + R"( 10 0 NIL NIL NIL NIL)("application" "octet-stream" NIL NIL NIL "base64" 4 NIL NIL NIL NIL) )"
+                 R"("mixed" ("boundary" "b2") NIL NIL NIL) 13 NIL NIL NIL NIL))"
+                 R"(("application" "pdf" ("name" "doc.pdf") NIL NIL "base64" 12 NIL ("attachment" ("filename" "doc.pdf")) NIL NIL) )"
+                 R"("mixed" ("boundary" "outer") NIL NIL NIL))"
+        << R"((("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 7 0)(()" + kTextPlain
+               + R"( 5 0)("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 11 0) "alternative"))" + inner + "(("
+               + kTextPlain + R"( 10 0)("application" "octet-stream" NIL NIL NIL "base64" 4) "mixed") 13))"
+                 R"(("application" "pdf" ("name" "doc.pdf") NIL NIL "base64" 12) "mixed"))";
     QTest::newRow("nested, bare LF: sizes are stored octets") << dataFile("nested.eml")
         << QByteArray() << QByteArray();
     QTest::newRow("digest parts default to message/rfc822") << crlf(dataFile("digest.eml"))
         << QByteArray(R"((("message" "rfc822" NIL NIL NIL "7bit" 21 (NIL "one" NIL NIL NIL NIL NIL NIL NIL NIL) )"
-                      R"(()" + kTextPlain + R"( 5 0 NIL NIL NIL NIL)) 2 NIL NIL NIL NIL)()"
+                      R"(()" + kTextPlain + R"( 5 0 NIL NIL NIL NIL) 2 NIL NIL NIL NIL)()"
                       + kTextPlain + R"( 13 0 NIL NIL NIL NIL) "digest" ("boundary" "d") NIL NIL NIL))")
         << QByteArray();
     QTest::newRow("malformed: no blank line") << crlf("Subject: x\nFrom: a@b.test")

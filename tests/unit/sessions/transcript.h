@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Replays C:/S: transcripts (tests/data/<proto>/*.txt) against a session with a fake
+// sink and a temporary encrypted store. No sockets, no fixed ports.
+//
+// Transcript lines
+//   C: text        client sends text + CRLF. Consecutive C: lines go out as ONE write
+//                  (that is how pipelining is written); any other line flushes them.
+//   C~ text        client sends text with no CRLF (joined to the same write)
+//   S: text        the next server line must equal text; "{*}" matches any run of
+//                  characters (ids, dates, sizes that vary). "S:" alone is an empty line.
+//   # ...          comment; blank lines are ignored
+//   | text         a message line for the directive above (joined with CRLF, CRLF-ended)
+// Setup directives (before the first C:/S: line)
+//   !user ADDRESS PASSWORD     add a local user (domain example.test exists)
+//   !domain NAME               add another local domain
+//   !limit max-message-size N | max-recipients N | max-line-length N
+//   !no-tls                    the listener has no certificate (tlsAvailable = false)
+//   !implicit-tls              the connection is already encrypted (port 465/993)
+//   !plaintext-auth            allow_plaintext_auth = true
+//   !no-bytewise               do not also replay this transcript one byte at a time
+// Action directives
+//   !deliver ADDRESS + | block    LocalDelivery into the user's INBOX, now
+//   !inbox ADDRESS N [+ | block]  the INBOX holds N messages; the last one's raw bytes
+//                                 end with the block
+//   !tls                       the session asked for TLS: the handshake "completes"
+//   !closed                    the session closed the connection (all output read)
+//   !idle-timeout / !shutdown  call the session's idleTimeout() / shutdown()
+//   !new-session               end this connection (as if the client left) and open
+//                              another one to the same server
+// A replay fails on the first mismatch, on server output nobody expected, on a write
+// after close() or between startTls() and the handshake, and on a close() the
+// transcript did not announce with !closed.
+#pragma once
+
+#include "core/context.h"
+#include "core/session.h"
+#include "delivery/localdelivery.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <functional>
+#include <memory>
+
+namespace valv::test {
+
+class FakeSink : public core::SessionSink {
+public:
+    void write(const QByteArray &bytes) override;
+    void startTls() override;
+    void close() override;
+    [[nodiscard]] bool isEncrypted() const override { return m_encrypted; }
+    [[nodiscard]] QString peerAddress() const override { return QStringLiteral("192.0.2.10"); }
+    void setIdleTimeout(int seconds) override { m_idleTimeout = seconds; }
+
+    // The test's side of the handshake: only valid after startTls() was requested.
+    void completeTls();
+    void setEncrypted(bool on) { m_encrypted = on; }
+
+    QByteArray output;              // everything the session wrote, in order
+    bool tlsRequested = false;
+    bool closed = false;
+    QStringList violations;         // sink contract breaches seen
+
+private:
+    bool m_encrypted = false;
+    int m_idleTimeout = -1;
+};
+
+using SessionFactory = std::function<std::unique_ptr<core::Session>(
+    core::SessionSink *sink, std::shared_ptr<const core::ServerContext> ctx,
+    const delivery::LocalDelivery *delivery, bool tlsAvailable)>;
+
+// Files under VALV_TEST_DATA/<proto>/, sorted.
+[[nodiscard]] QStringList transcriptFiles(const QString &proto);
+// Whether the file asks to be replayed only whole (!no-bytewise).
+[[nodiscard]] bool wantsBytewise(const QString &path);
+
+// Replays one transcript. On failure returns false and explains in *error
+// ("file:line: ..."). `bytewise` feeds every client write one byte at a time.
+[[nodiscard]] bool replayTranscript(const QString &path, bool bytewise, const SessionFactory &factory,
+                                    QString *error);
+
+} // namespace valv::test

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+#include "store/crypto.h"
+#include "store/database.h"
+#include "store/mailstore.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace valv::store;
+
+class TestMailStore : public QObject {
+    Q_OBJECT
+private slots:
+    void init();
+    void defaultFolders();
+    void appendAndRead();
+    void flagsAndModseq();
+    void expunge();
+    void wrongKey();
+    void encryptedOnDisk();
+    void migratesOlderSchema();
+    void newerSchemaRefused();
+
+private:
+    QString path() const { return QDir(m_dir->path()).filePath("mbox.db"); }
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QByteArray m_key = QByteArray(32, 'm');
+    std::unique_ptr<MailStore> m_store;
+};
+
+static NewMessage message(const QByteArray &body, QList<QByteArray> flags = {})
+{
+    NewMessage m;
+    m.raw = "Subject: test\r\n\r\n" + body;
+    m.flags = flags;
+    m.internalDate = QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5), Qt::UTC);
+    m.envelope = "(NIL \"test\" NIL NIL NIL NIL NIL NIL NIL NIL)";
+    m.bodyStructure = "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 4 1 NIL NIL NIL NIL)";
+    m.body = "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 4 1)";
+    return m;
+}
+
+void TestMailStore::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    auto s = MailStore::open(path(), m_key);
+    QVERIFY2(s.ok(), s.ok() ? "" : qPrintable(s.error().message));
+    m_store = std::move(*s);
+}
+
+void TestMailStore::defaultFolders()
+{
+    auto folders = m_store->folders();
+    QVERIFY(folders.ok());
+    QStringList names;
+    for (const Folder &f : *folders) {
+        names << f.name;
+        QVERIFY(f.uidValidity > 0);
+        QCOMPARE(f.uidNext, 1u);
+        QVERIFY(f.subscribed);
+    }
+    QCOMPARE(names, (QStringList{"INBOX", "Archive", "Drafts", "Junk", "Sent", "Trash"}));
+    QCOMPARE(m_store->folder("Sent")->specialUse, QString("\\Sent"));
+    QCOMPARE(m_store->folder("Junk")->specialUse, QString("\\Junk"));
+    QVERIFY(m_store->folder("INBOX")->specialUse.isEmpty());
+    QCOMPARE(m_store->folder("Nope").error().code, int(MailError::NoSuchFolder));
+}
+
+void TestMailStore::appendAndRead()
+{
+    auto a = m_store->append("INBOX", message("one\r\n"));
+    auto b = m_store->append("INBOX", message("two\r\n", {"\\Seen"}));
+    QVERIFY(a.ok() && b.ok());
+    QCOMPARE(a->uid, 1u);
+    QCOMPARE(b->uid, 2u);
+    QCOMPARE(a->uidValidity, m_store->folder("INBOX")->uidValidity);
+    QCOMPARE(m_store->append("Nope", message("x")).error().code, int(MailError::NoSuchFolder));
+
+    const Folder inbox = *m_store->folder("INBOX");
+    QCOMPARE(inbox.uidNext, 3u);
+    QCOMPARE(inbox.messages, 2u);
+    QCOMPARE(inbox.unseen, 1u);
+    auto list = m_store->messages(inbox.id);
+    QCOMPARE(list->size(), 2);
+    QCOMPARE(list->at(1).flags, QList<QByteArray>{"\\Seen"});
+    QCOMPARE(list->at(0).size, qint64(message("one\r\n").raw.size()));
+    QCOMPARE(list->at(0).internalDate, QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5), Qt::UTC));
+    QCOMPARE(*m_store->raw(inbox.id, 2), message("two\r\n").raw);
+    QCOMPARE(m_store->structure(inbox.id, 1)->envelope, message("").envelope);
+    QCOMPARE(m_store->raw(inbox.id, 9).error().code, int(MailError::NoSuchMessage));
+
+    // Survives reopening (committed, not just cached).
+    m_store.reset();
+    auto again = MailStore::open(path(), m_key);
+    QCOMPARE(*(*again)->raw(inbox.id, 1), message("one\r\n").raw);
+}
+
+void TestMailStore::flagsAndModseq()
+{
+    QVERIFY(m_store->append("INBOX", message("one")).ok());
+    const Folder before = *m_store->folder("INBOX");
+    auto modseq = m_store->setFlags(before.id, 1, {"\\Flagged", "$Label1", "\\flagged"});
+    QVERIFY(modseq.ok());
+    QVERIFY(*modseq > before.highestModSeq - 1);
+    const Folder after = *m_store->folder("INBOX");
+    QCOMPARE(after.highestModSeq, *modseq);
+    auto list = m_store->messages(before.id);
+    QCOMPARE(list->first().flags, (QList<QByteArray>{"\\Flagged", "$Label1"})); // case-insensitive de-dup
+    QCOMPARE(list->first().modSeq, *modseq);
+    QCOMPARE(m_store->setFlags(before.id, 42, {}).error().code, int(MailError::NoSuchMessage));
+}
+
+void TestMailStore::expunge()
+{
+    for (int i = 0; i < 4; ++i)
+        QVERIFY(m_store->append("INBOX", message(QByteArray::number(i))).ok());
+    const qint64 inbox = m_store->folder("INBOX")->id;
+    QVERIFY(m_store->setFlags(inbox, 2, {"\\Deleted"}).ok());
+    QVERIFY(m_store->setFlags(inbox, 4, {"\\Seen", "\\Deleted"}).ok());
+    auto gone = m_store->expungeDeleted(inbox);
+    QVERIFY2(gone.ok(), gone.ok() ? "" : qPrintable(gone.error().message));
+    QCOMPARE(*gone, (QList<uint32_t>{2, 4}));
+    auto left = m_store->messages(inbox);
+    QCOMPARE(left->size(), 2);
+    QCOMPARE(left->at(0).uid, 1u);
+    QCOMPARE(left->at(1).uid, 3u);
+    QCOMPARE(m_store->expungeDeleted(inbox)->size(), 0);
+    // UIDs are never reused after an expunge.
+    QCOMPARE(m_store->append("INBOX", message("new"))->uid, 5u);
+}
+
+void TestMailStore::wrongKey()
+{
+    m_store.reset();
+    auto s = MailStore::open(path(), QByteArray(32, 'w'));
+    QVERIFY(!s.ok());
+    QCOMPARE(s.error().code, int(DbError::WrongKey));
+    QVERIFY(MailStore::open(path(), m_key).ok());
+    QVERIFY(!MailStore::open(path(), QByteArray(16, 'm')).ok());
+}
+
+void TestMailStore::encryptedOnDisk()
+{
+    const QByteArray marker = "UNIQUE-MARKER-7f3a9c";
+    QVERIFY(m_store->append("INBOX", message(marker + "\r\n")).ok());
+    // Check the files while the connection is open (WAL holds fresh pages) and after.
+    for (int round = 0; round < 2; ++round) {
+        QDirIterator it(m_dir->path(), QDir::Files);
+        int files = 0;
+        while (it.hasNext()) {
+            QFile f(it.next());
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            const QByteArray bytes = f.readAll();
+            QVERIFY2(!bytes.contains(marker), qPrintable(f.fileName()));
+            QVERIFY2(!bytes.contains("SQLite format 3"), qPrintable(f.fileName()));
+            ++files;
+        }
+        QVERIFY(files >= 1);
+        m_store.reset();
+    }
+}
+
+void TestMailStore::migratesOlderSchema()
+{
+    QTemporaryDir dir;
+    const QString p = QDir(dir.path()).filePath("old.db");
+    {
+        auto db = Database::open(p, m_key);
+        QCOMPARE(*(*db)->migrate(MailStore::migrations().mid(0, 1)), 1);
+        QVERIFY((*db)->exec("INSERT INTO folders(name, uidvalidity, created) VALUES('INBOX', 7, 1);"
+                            "INSERT INTO blobs(id, data) VALUES(1, x'6869');"
+                            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope,"
+                            " bodystructure, body) VALUES(1, 1, 2, 3, 2, '\\Seen', 1, '', '', '');")
+                    .ok());
+    }
+    auto s = MailStore::open(p, m_key);
+    QVERIFY2(s.ok(), s.ok() ? "" : qPrintable(s.error().message));
+    const Folder inbox = *(*s)->folder("INBOX");
+    QCOMPARE(inbox.uidValidity, 7u);
+    QVERIFY(inbox.subscribed); // the column migration 2 added, with its default
+    QCOMPARE(*(*s)->raw(inbox.id, 1), QByteArray("hi"));
+    QCOMPARE((*s)->messages(inbox.id)->first().flags, QList<QByteArray>{"\\Seen"});
+}
+
+void TestMailStore::newerSchemaRefused()
+{
+    m_store.reset();
+    {
+        auto db = Database::open(path(), m_key);
+        QVERIFY((*db)->exec("PRAGMA user_version = 99;").ok());
+    }
+    auto s = MailStore::open(path(), m_key);
+    QVERIFY(!s.ok());
+    QVERIFY(s.error().message.contains("newer"));
+}
+
+QTEST_GUILESS_MAIN(TestMailStore)
+#include "tst_mailstore.moc"
