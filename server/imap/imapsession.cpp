@@ -122,7 +122,8 @@ void ImapSession::process()
             sink()->write("+ Ready for literal data\r\n");
             break;
         case ReceiverEvent::Type::TooBigLiteral:
-            no(ev.tag.isEmpty() ? QByteArray("*") : ev.tag, "[TOOBIG] " + ev.text.toUtf8());
+            no(ev.tag.isEmpty() ? QByteArray("*") : ev.tag,
+               ev.text.startsWith(u'[') ? ev.text.toUtf8() : "[TOOBIG] " + ev.text.toUtf8());
             break;
         case ReceiverEvent::Type::Error:
             if (ev.fatal) {

@@ -45,6 +45,7 @@ struct SmtpReceiver::Impl {
     DataState ds = DataState::LineStart;
     quint64 chunkRemaining = 0;
     bool chunkLast = false;
+    Command chunkCommand; // the BDAT being read, repeated in its BdatChunk/Message event
 
     void resetContent()
     {
@@ -172,10 +173,14 @@ ReceiverEvent SmtpReceiver::Impl::readChunk()
     chunkRemaining -= quint64(take);
     if (chunkRemaining > 0)
         return {};
-    if (chunkLast)
-        return finishMessage();
+    if (chunkLast) {
+        ReceiverEvent ev = finishMessage();
+        ev.command = std::move(chunkCommand);
+        return ev;
+    }
     ReceiverEvent ev;
     ev.type = ReceiverEvent::Type::BdatChunk;
+    ev.command = std::move(chunkCommand);
     ev.overLimit = tooBig && !discarding;
     discarding = false;
     mode = Mode::Command;
@@ -220,6 +225,7 @@ ReceiverEvent SmtpReceiver::Impl::readCommand()
         mode = Mode::Chunk;
         chunkRemaining = r.command.bdatSize;
         chunkLast = r.command.bdatLast;
+        chunkCommand = r.command;
     }
     ev.type = ReceiverEvent::Type::Command;
     ev.command = std::move(r.command);

@@ -72,7 +72,8 @@ struct ReceiverEvent {
 //                           -> ... -> Message | MessageTooBig once "\r\n.\r\n" has arrived
 // - BDAT n [LAST]           -> Command(Bdat) as soon as the line is parsed (the session checks
 //                              its state), then, once the n bytes have arrived, BdatChunk (not
-//                              LAST) or Message | MessageTooBig (LAST, all chunks joined).
+//                              LAST) or Message | MessageTooBig (LAST, all chunks joined);
+//                              these events carry the BDAT command again in `command`.
 //                              A BDAT line with a syntax error gives SyntaxError and no chunk
 //                              is read: the stream is then out of step, so close the connection.
 // Bytes after the end of a message or chunk stay buffered for the next command (pipelining).

@@ -141,6 +141,11 @@ void SmtpSession::process()
             handle(ev.command);
             break;
         case ReceiverEvent::Type::SyntaxError:
+            if (ev.text.contains(QLatin1String("BDAT"))) {
+                // The chunk size is unknown, so the stream cannot be followed any more.
+                closeWith(501, "5.5.4", ev.text + QStringLiteral("; closing"));
+                return;
+            }
             if (ev.unknownCommand)
                 reply(500, "5.5.2", QStringLiteral("Command not recognized"));
             else
@@ -156,7 +161,9 @@ void SmtpSession::process()
             resetTransaction();
             break;
         case ReceiverEvent::Type::BdatChunk:
-            if (m_bdatRejected)
+            if (ev.overLimit)
+                reply(552, "5.3.4", QStringLiteral("Message exceeds the maximum size of %1 bytes").arg(m_ctx.limits.maxMessageSize));
+            else if (m_bdatRejected)
                 reply(503, "5.5.1", QStringLiteral("BDAT without a valid transaction"));
             else
                 reply(250, "2.0.0", QStringLiteral("%1 octets received").arg(ev.command.bdatSize));
@@ -189,6 +196,7 @@ void SmtpSession::handle(const Command &cmd)
     case V::Data: onData(); break;
     case V::Bdat: onBdat(cmd); break;
     case V::Rset:
+        m_receiver.discardMessage(); // chunks of an unfinished BDAT sequence go too
         resetTransaction();
         reply(250, "2.0.0", QStringLiteral("Reset"));
         break;
@@ -371,7 +379,9 @@ void SmtpSession::onBdat(const Command &cmd)
     if (!m_bdatActive)
         m_bdatRejected = m_state != State::InMail || m_rcptAddresses.isEmpty();
     m_bdatActive = !cmd.bdatLast;
-    if (!m_bdatRejected)
+    if (m_bdatRejected)
+        m_receiver.discardMessage(); // swallow the chunk without keeping it
+    else
         m_state = State::Data;
 }
 

@@ -27,8 +27,9 @@ namespace valv::store {
 enum class DbError { Open = 1, WrongKey, Sql, Busy, Constraint, NotFound, Corrupt, Io, Exists, Invalid };
 
 struct DbOptions {
-    // Chosen by measurement (tests/bench/store_pagesize): see README "Storage".
-    int cipherPageSize = 16384;
+    // config.db: small rows, random access. Mailbox files use MailStore::kPageSize.
+    // A file must always be reopened with the page size it was created with.
+    int cipherPageSize = 4096;
     int busyTimeoutMs = 10000;
     bool create = true;
 };

@@ -46,9 +46,9 @@ QList<std::pair<QString, QString>> MailStore::defaultFolders()
             {QStringLiteral("Junk"), QStringLiteral("\\Junk")},     {QStringLiteral("Archive"), QStringLiteral("\\Archive")}};
 }
 
-Result<std::unique_ptr<MailStore>> MailStore::open(const QString &path, const QByteArray &key, bool create)
+Result<std::unique_ptr<MailStore>> MailStore::open(const QString &path, const QByteArray &key, bool create,
+                                                   DbOptions opts)
 {
-    DbOptions opts;
     opts.create = create;
     auto db = Database::open(path, key, opts);
     if (!db)

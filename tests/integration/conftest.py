@@ -6,6 +6,7 @@ aliases sales@ -> alice, team@ -> alice+bob, and a catch-all for example.net -> 
 """
 
 import os
+import re
 
 import pytest
 
@@ -86,7 +87,7 @@ class ServerFactory:
 @pytest.fixture
 def valv(tmp_path_factory, request):
     """Per-test factory: valv.server(...) gives a fresh, running, standard server."""
-    f = ServerFactory(tmp_path_factory, request.node.name[:40])
+    f = ServerFactory(tmp_path_factory, re.sub(r"[^\w.-]", "_", request.node.name)[:40])
     yield f
     f.finish()
 

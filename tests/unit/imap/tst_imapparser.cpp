@@ -316,6 +316,8 @@ void TestImapParser::malformed_data()
     // literals
     row("literal without data", "a LOGIN {5}", "a", "literal data missing");
     row("literal bad length", "a LOGIN {x}", "a", "expected literal length");
+    row("literal huge length", "a LOGIN {99999999999999999999}", "a", "literal length too large");
+    row("literal8 as astring", "a LOGIN ~{3}\r\nabc x", "a", "expected SP before password");
 }
 
 void TestImapParser::malformed()

@@ -289,8 +289,8 @@ private:
             m_implicitTls = true;
         } else if (d == "plaintext-auth") {
             m_ctx.allowPlaintextAuth = true;
-        } else if (d == "no-bytewise") {
-            // read by wantsBytewise()
+        } else if (d == "no-bytewise" || d == "known-bug") {
+            // read by transcriptOption()
         } else {
             return fail(QStringLiteral("bad directive"));
         }
@@ -337,8 +337,10 @@ private:
 
         const QList<QByteArray> w = s.text.split(' ');
         const QByteArray &d = w[0];
-        if (d == "user" && w.size() == 3) {
-            auto hash = store::hashPassword(w[2], kTestHashParams);
+        if (d == "user" && w.size() >= 3) {
+            // The password is the rest of the line (it may hold spaces).
+            const QByteArray password = s.text.mid(w[0].size() + w[1].size() + 2);
+            auto hash = store::hashPassword(password, kTestHashParams);
             if (!hash)
                 return fail(QStringLiteral("hashPassword: ") + hash.error().message);
             auto u = m_config->addUser(QString::fromUtf8(w[1]), *hash);
@@ -352,7 +354,8 @@ private:
                 return fail(QStringLiteral("addDomain: ") + r.error().message);
             return true;
         }
-        if (d == "limit" || d == "no-tls" || d == "implicit-tls" || d == "plaintext-auth" || d == "no-bytewise")
+        if (d == "limit" || d == "no-tls" || d == "implicit-tls" || d == "plaintext-auth" || d == "no-bytewise"
+            || d == "known-bug")
             return setting(w);
         if (d == "deliver" && w.size() == 2) {
             if (started())
@@ -365,7 +368,7 @@ private:
                 return fail(QStringLiteral("deliver: ") + r.error().message);
             return true;
         }
-        if (d == "inbox" && w.size() == 3) {
+        if ((d == "inbox" || d == "inbox-exact") && w.size() == 3) {
             if (started())
                 flush();
             auto u = user(w[1]);
@@ -392,7 +395,11 @@ private:
                 if (!raw)
                     return fail(QStringLiteral("raw: ") + raw.error().message);
                 const QByteArray tail = joinBlock(s.block);
-                if (!raw->endsWith(tail))
+                if (d == "inbox-exact") {
+                    if (!lineMatches(tail, *raw))
+                        return fail(QStringLiteral("stored message differs\n  stored:   %1\n  expected: %2")
+                                        .arg(printable(*raw), printable(tail)));
+                } else if (!raw->endsWith(tail))
                     return fail(QStringLiteral("stored message does not end with the expected bytes\n  stored:   %1\n  expected: ...%2")
                                     .arg(printable(*raw), printable(tail)));
             }
@@ -525,16 +532,17 @@ QStringList transcriptFiles(const QString &proto)
     return out;
 }
 
-bool wantsBytewise(const QString &path)
+std::optional<QString> transcriptOption(const QString &path, const QByteArray &directive)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
-        return true;
+        return std::nullopt;
     for (const QByteArray &l : f.readAll().split('\n')) {
-        if (l.trimmed() == "!no-bytewise")
-            return false;
+        const QByteArray t = l.trimmed();
+        if (t == '!' + directive || t.startsWith('!' + directive + ' '))
+            return QString::fromUtf8(t.mid(directive.size() + 1).trimmed());
     }
-    return true;
+    return std::nullopt;
 }
 
 bool replayTranscript(const QString &path, bool bytewise, const SessionFactory &factory, QString *error)

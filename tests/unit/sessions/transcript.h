@@ -11,17 +11,23 @@
 //   # ...          comment; blank lines are ignored
 //   | text         a message line for the directive above (joined with CRLF, CRLF-ended)
 // Setup directives (before the first C:/S: line)
-//   !user ADDRESS PASSWORD     add a local user (domain example.test exists)
+//   !user ADDRESS PASSWORD     add a local user (domain example.test exists); the
+//                              password is the rest of the line (spaces allowed)
 //   !domain NAME               add another local domain
 //   !limit max-message-size N | max-recipients N | max-line-length N
 //   !no-tls                    the listener has no certificate (tlsAvailable = false)
 //   !implicit-tls              the connection is already encrypted (port 465/993)
 //   !plaintext-auth            allow_plaintext_auth = true
 //   !no-bytewise               do not also replay this transcript one byte at a time
+//   !known-bug TEXT            the server is known to fail this transcript (TEXT says
+//                              how): the row is an expected failure until it is fixed,
+//                              and an unexpected pass fails the run as a reminder
 // Action directives
 //   !deliver ADDRESS + | block    LocalDelivery into the user's INBOX, now
 //   !inbox ADDRESS N [+ | block]  the INBOX holds N messages; the last one's raw bytes
 //                                 end with the block
+//   !inbox-exact ADDRESS N + | block  the same, but the block is the whole message,
+//                                 "{*}" allowed (trace headers)
 //   !tls                       the session asked for TLS: the handshake "completes"
 //   !closed                    the session closed the connection (all output read)
 //   !idle-timeout / !shutdown  call the session's idleTimeout() / shutdown()
@@ -43,6 +49,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace valv::test {
 
@@ -75,8 +82,9 @@ using SessionFactory = std::function<std::unique_ptr<core::Session>(
 
 // Files under VALV_TEST_DATA/<proto>/, sorted.
 [[nodiscard]] QStringList transcriptFiles(const QString &proto);
-// Whether the file asks to be replayed only whole (!no-bytewise).
-[[nodiscard]] bool wantsBytewise(const QString &path);
+// The argument of a file-level directive such as !no-bytewise or !known-bug
+// ("" when it has none); nullopt when the file does not use it.
+[[nodiscard]] std::optional<QString> transcriptOption(const QString &path, const QByteArray &directive);
 
 // Replays one transcript. On failure returns false and explains in *error
 // ("file:line: ..."). `bytewise` feeds every client write one byte at a time.

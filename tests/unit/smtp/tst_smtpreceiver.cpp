@@ -667,10 +667,14 @@ void TestSmtpReceiver::discardedChunkDoesNotCount()
     const ReceiverEvent chunk = rx.next();
     QCOMPARE(chunk.type, ReceiverEvent::Type::BdatChunk);
     QVERIFY(!chunk.overLimit);
+    QCOMPARE(chunk.command.verb, Verb::Bdat); // the BDAT is repeated for the reply text
+    QCOMPARE(chunk.command.bdatSize, 8u);
     QCOMPARE(rx.next().command.bdatSize, 5u);
     const ReceiverEvent ev = rx.next();
     QCOMPARE(ev.type, ReceiverEvent::Type::Message);
     QCOMPARE(ev.message, QByteArray("abcde"));
+    QCOMPARE(ev.command.bdatSize, 5u);
+    QVERIFY(ev.command.bdatLast);
 }
 
 void TestSmtpReceiver::starttlsInjectionVisible()
