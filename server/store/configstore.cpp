@@ -67,7 +67,7 @@ Result<void> ConfigStore::addDomain(const QString &name)
     if (d.isEmpty() || d.contains(u'@') || d.contains(u' ') || !d.contains(u'.'))
         return makeError(int(ConfigError::Invalid), QStringLiteral("'%1' is not a domain name").arg(name));
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("INSERT INTO domains(name, created) VALUES(?, ?)");
+    Statement st = m_db->prepare("INSERT INTO domains(name, created) VALUES(?, ?)");
     st.bindText(1, d).bindInt(2, now());
     if (auto r = st.exec(); !r)
         return r.error().code == int(DbError::Constraint)
@@ -79,7 +79,7 @@ Result<void> ConfigStore::addDomain(const QString &name)
 Result<QList<QString>> ConfigStore::domains()
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT name FROM domains ORDER BY name");
+    Statement st = m_db->prepare("SELECT name FROM domains ORDER BY name");
     QList<QString> out;
     while (st.next())
         out.append(st.text(0));
@@ -91,7 +91,7 @@ Result<QList<QString>> ConfigStore::domains()
 bool ConfigStore::isLocalDomain(const QString &name)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
+    Statement st = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
     st.bindText(1, name);
     return st.next();
 }
@@ -102,13 +102,13 @@ Result<User> ConfigStore::addUser(const QString &address, const QByteArray &pass
     if (a.isEmpty() || a.startsWith(u'@'))
         return makeError(int(ConfigError::Invalid), QStringLiteral("'%1' is not an address").arg(address));
     QMutexLocker lock(&m_mutex);
-    Statement &dom = m_db->prepare("SELECT id FROM domains WHERE name = ?");
+    Statement dom = m_db->prepare("SELECT id FROM domains WHERE name = ?");
     dom.bindText(1, domainOf(a));
     if (!dom.next())
         return makeError(int(ConfigError::NoSuchDomain),
                          QStringLiteral("domain %1 is not a local domain; add it first").arg(domainOf(a)));
     const qint64 domainId = dom.integer(0);
-    Statement &alias = m_db->prepare("SELECT 1 FROM aliases WHERE source = ?");
+    Statement alias = m_db->prepare("SELECT 1 FROM aliases WHERE source = ?");
     alias.bindText(1, a);
     if (alias.next())
         return makeError(int(ConfigError::Exists), QStringLiteral("%1 is already an alias").arg(a));
@@ -120,7 +120,7 @@ Result<User> ConfigStore::addUser(const QString &address, const QByteArray &pass
     auto wrapped = wrapKey(m_wrapKey, randomBytes(kKeySize), u.id.toUtf8());
     if (!wrapped)
         return makeError(int(ConfigError::Crypto), wrapped.error().message);
-    Statement &st = m_db->prepare("INSERT INTO users(id, address, domain_id, password_hash, mailbox_key, created)"
+    Statement st = m_db->prepare("INSERT INTO users(id, address, domain_id, password_hash, mailbox_key, created)"
                                   " VALUES(?, ?, ?, ?, ?, ?)");
     st.bindText(1, u.id).bindText(2, a).bindInt(3, domainId).bindText(4, QString::fromLatin1(passwordHash));
     st.bind(5, *wrapped).bindInt(6, now());
@@ -149,7 +149,7 @@ Result<User> ConfigStore::readUser(Statement &st)
 Result<User> ConfigStore::user(const QString &address)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE address = ?");
+    Statement st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE address = ?");
     st.bindText(1, normaliseAddress(address));
     return readUser(st);
 }
@@ -157,7 +157,7 @@ Result<User> ConfigStore::user(const QString &address)
 Result<User> ConfigStore::userById(const QString &id)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE id = ?");
+    Statement st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE id = ?");
     st.bindText(1, id);
     return readUser(st);
 }
@@ -165,7 +165,7 @@ Result<User> ConfigStore::userById(const QString &id)
 Result<QList<User>> ConfigStore::users()
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users ORDER BY address");
+    Statement st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users ORDER BY address");
     QList<User> out;
     for (;;) {
         auto u = readUser(st);
@@ -178,7 +178,7 @@ Result<QList<User>> ConfigStore::users()
 Result<void> ConfigStore::setPassword(const QString &address, const QByteArray &passwordHash)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("UPDATE users SET password_hash = ? WHERE address = ?");
+    Statement st = m_db->prepare("UPDATE users SET password_hash = ? WHERE address = ?");
     st.bindText(1, QString::fromLatin1(passwordHash)).bindText(2, normaliseAddress(address));
     if (auto r = st.exec(); !r)
         return dbError(r.error());
@@ -193,7 +193,7 @@ Result<User> ConfigStore::removeUser(const QString &address)
     if (!u)
         return u.error();
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("DELETE FROM users WHERE id = ?");
+    Statement st = m_db->prepare("DELETE FROM users WHERE id = ?");
     st.bindText(1, u->id);
     if (auto r = st.exec(); !r)
         return dbError(r.error());
@@ -203,7 +203,7 @@ Result<User> ConfigStore::removeUser(const QString &address)
 Result<QByteArray> ConfigStore::mailboxKey(const QString &userId)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT mailbox_key FROM users WHERE id = ?");
+    Statement st = m_db->prepare("SELECT mailbox_key FROM users WHERE id = ?");
     st.bindText(1, userId);
     if (!st.next())
         return makeError(int(ConfigError::NoSuchUser), QStringLiteral("no such user id"));
@@ -227,25 +227,25 @@ Result<void> ConfigStore::addAlias(const Alias &alias)
         targets.append(n);
     }
     QMutexLocker lock(&m_mutex);
-    Statement &dom = m_db->prepare("SELECT id FROM domains WHERE name = ?");
+    Statement dom = m_db->prepare("SELECT id FROM domains WHERE name = ?");
     dom.bindText(1, domainOf(source));
     if (!dom.next())
         return makeError(int(ConfigError::NoSuchDomain),
                          QStringLiteral("domain %1 is not a local domain").arg(domainOf(source)));
     const qint64 domainId = dom.integer(0);
     for (const QString &t : targets) {
-        Statement &local = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
+        Statement local = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
         local.bindText(1, domainOf(t));
         if (!local.next())
             return makeError(int(ConfigError::NotLocal),
                              QStringLiteral("%1 is not at a local domain; forwarding to other servers is not "
                                             "available yet").arg(t));
     }
-    Statement &user = m_db->prepare("SELECT 1 FROM users WHERE address = ?");
+    Statement user = m_db->prepare("SELECT 1 FROM users WHERE address = ?");
     user.bindText(1, source);
     if (user.next())
         return makeError(int(ConfigError::Exists), QStringLiteral("%1 is already a user").arg(source));
-    Statement &st = m_db->prepare("INSERT INTO aliases(source, domain_id, targets, created) VALUES(?, ?, ?, ?)");
+    Statement st = m_db->prepare("INSERT INTO aliases(source, domain_id, targets, created) VALUES(?, ?, ?, ?)");
     st.bindText(1, source).bindInt(2, domainId).bindText(3, targets.join(u',')).bindInt(4, now());
     if (auto r = st.exec(); !r)
         return r.error().code == int(DbError::Constraint)
@@ -257,7 +257,7 @@ Result<void> ConfigStore::addAlias(const Alias &alias)
 Result<QList<Alias>> ConfigStore::aliases()
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT source, targets FROM aliases ORDER BY source");
+    Statement st = m_db->prepare("SELECT source, targets FROM aliases ORDER BY source");
     QList<Alias> out;
     while (st.next())
         out.append(Alias{st.text(0), st.text(1).split(u',', Qt::SkipEmptyParts)});
@@ -269,7 +269,7 @@ Result<QList<Alias>> ConfigStore::aliases()
 Result<void> ConfigStore::removeAlias(const QString &source)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("DELETE FROM aliases WHERE source = ?");
+    Statement st = m_db->prepare("DELETE FROM aliases WHERE source = ?");
     st.bindText(1, source.startsWith(u'@') ? source.toLower() : normaliseAddress(source));
     if (auto r = st.exec(); !r)
         return dbError(r.error());
@@ -284,7 +284,7 @@ Result<QList<User>> ConfigStore::resolveRecipient(const QString &address)
     if (a.isEmpty())
         return makeError(int(ConfigError::Invalid), QStringLiteral("malformed address"));
     QMutexLocker lock(&m_mutex);
-    Statement &dom = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
+    Statement dom = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
     dom.bindText(1, domainOf(a));
     if (!dom.next())
         return makeError(int(ConfigError::NotLocal), QStringLiteral("%1 is not a local domain").arg(domainOf(a)));
@@ -296,7 +296,7 @@ Result<QList<User>> ConfigStore::resolveLocked(const QString &a, int depth)
     if (depth > kMaxAliasDepth)
         return makeError(int(ConfigError::Loop), QStringLiteral("alias nesting too deep (loop?)"));
     {
-        Statement &st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE address = ?");
+        Statement st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE address = ?");
         st.bindText(1, a);
         if (auto u = readUser(st))
             return u->disabled ? Result<QList<User>>(makeError(int(ConfigError::NoSuchUser), QStringLiteral("mailbox disabled")))
@@ -304,7 +304,7 @@ Result<QList<User>> ConfigStore::resolveLocked(const QString &a, int depth)
     }
     QString targets;
     {
-        Statement &st = m_db->prepare("SELECT targets FROM aliases WHERE source = ?");
+        Statement st = m_db->prepare("SELECT targets FROM aliases WHERE source = ?");
         st.bindText(1, a);
         if (st.next()) {
             targets = st.text(0);
@@ -338,7 +338,7 @@ Result<QList<User>> ConfigStore::resolveLocked(const QString &a, int depth)
 Result<QString> ConfigStore::setting(const QString &key)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT value FROM settings WHERE key = ?");
+    Statement st = m_db->prepare("SELECT value FROM settings WHERE key = ?");
     st.bindText(1, key);
     if (!st.next())
         return makeError(int(ConfigError::Invalid), QStringLiteral("no setting %1").arg(key));
@@ -349,7 +349,7 @@ Result<void> ConfigStore::setSetting(const QString &key, const QString &value)
 {
     QMutexLocker lock(&m_mutex);
     // SQLCipher 3.4 is SQLite 3.15: no UPSERT; REPLACE is equivalent for a key-value row.
-    Statement &st = m_db->prepare("INSERT OR REPLACE INTO settings(key, value) VALUES(?, ?)");
+    Statement st = m_db->prepare("INSERT OR REPLACE INTO settings(key, value) VALUES(?, ?)");
     st.bindText(1, key).bindText(2, value);
     if (auto r = st.exec(); !r)
         return dbError(r.error());
@@ -359,7 +359,7 @@ Result<void> ConfigStore::setSetting(const QString &key, const QString &value)
 void ConfigStore::audit(const QString &actor, const QString &action, const QString &detail)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("INSERT INTO audit_log(at, actor, action, detail) VALUES(?, ?, ?, ?)");
+    Statement st = m_db->prepare("INSERT INTO audit_log(at, actor, action, detail) VALUES(?, ?, ?, ?)");
     st.bindInt(1, now()).bindText(2, actor).bindText(3, action).bindText(4, detail);
     (void)st.exec();
 }
@@ -367,7 +367,7 @@ void ConfigStore::audit(const QString &actor, const QString &action, const QStri
 Result<QList<AuditEntry>> ConfigStore::auditLog(int limit)
 {
     QMutexLocker lock(&m_mutex);
-    Statement &st = m_db->prepare("SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?");
+    Statement st = m_db->prepare("SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?");
     st.bindInt(1, limit);
     QList<AuditEntry> out;
     while (st.next())

@@ -121,10 +121,23 @@ Error Statement::error() const
     return makeError(int(kindOf(m_rc)), QString::fromUtf8(sqlite3_errmsg(db)));
 }
 
-void Statement::finalize()
+Statement::Statement(Statement &&other) noexcept : m_stmt(std::exchange(other.m_stmt, nullptr)), m_rc(other.m_rc) {}
+
+Statement &Statement::operator=(Statement &&other) noexcept
 {
-    sqlite3_finalize(m_stmt);
-    m_stmt = nullptr;
+    if (this != &other) {
+        if (m_stmt)
+            sqlite3_reset(m_stmt);
+        m_stmt = std::exchange(other.m_stmt, nullptr);
+        m_rc = other.m_rc;
+    }
+    return *this;
+}
+
+Statement::~Statement()
+{
+    if (m_stmt)
+        sqlite3_reset(m_stmt);
 }
 
 void Statement::reset()
@@ -138,8 +151,8 @@ void Statement::reset()
 
 Database::~Database()
 {
-    for (auto &st : m_statements)
-        st->finalize(); // every statement goes before the connection closes
+    for (sqlite3_stmt *st : std::as_const(m_statements))
+        sqlite3_finalize(st); // every statement goes before the connection closes
     m_statements.clear();
     if (m_db)
         sqlite3_close_v2(m_db);
@@ -195,27 +208,22 @@ Result<void> Database::exec(const QByteArray &sql)
     return {};
 }
 
-Statement &Database::prepare(const QByteArray &sql)
+Statement Database::prepare(const QByteArray &sql)
 {
-    auto it = m_statements.find(sql);
-    if (it != m_statements.end()) {
-        (*it)->reset();
-        m_prepareFailed = false;
-        return **it;
+    if (sqlite3_stmt *cached = m_statements.value(sql)) {
+        sqlite3_reset(cached);
+        sqlite3_clear_bindings(cached);
+        return Statement(cached);
     }
     sqlite3_stmt *raw = nullptr;
-    const int rc = sqlite3_prepare_v2(m_db, sql.constData(), int(sql.size()), &raw,
-                                      nullptr);
+    const int rc = sqlite3_prepare_v2(m_db, sql.constData(), int(sql.size()), &raw, nullptr);
     if (rc != SQLITE_OK) {
         qCWarning(lcStore) << "prepare failed:" << sqlite3_errmsg(m_db) << sql;
-        m_prepareFailed = true;
-        m_scratch = Statement();
-        return m_scratch;
+        sqlite3_finalize(raw);
+        return Statement(); // next() fails, error() says why
     }
-    m_prepareFailed = false;
-    auto st = std::make_shared<Statement>(raw);
-    m_statements.insert(sql, st);
-    return *st;
+    m_statements.insert(sql, raw);
+    return Statement(raw);
 }
 
 qint64 Database::lastInsertId() const { return sqlite3_last_insert_rowid(m_db); }
@@ -228,7 +236,7 @@ Error Database::lastError(DbError kind) const
 
 int Database::schemaVersion()
 {
-    Statement &st = prepare("PRAGMA user_version;");
+    Statement st = prepare("PRAGMA user_version;");
     return st.next() ? int(st.integer(0)) : -1;
 }
 

@@ -34,11 +34,18 @@ struct DbOptions {
     bool create = true;
 };
 
+// A handle on a cached prepared statement. When the handle goes, the statement is
+// reset: a statement left mid-result would hold its read snapshot open, and this
+// connection would never see what other connections commit.
 class Statement {
 public:
     Statement() = default;
     explicit Statement(sqlite3_stmt *stmt) : m_stmt(stmt) {}
-    void finalize();
+    Statement(Statement &&other) noexcept;
+    Statement &operator=(Statement &&other) noexcept;
+    Statement(const Statement &) = delete;
+    Statement &operator=(const Statement &) = delete;
+    ~Statement();
 
     Statement &bind(int index, const QVariant &value); // 1-based
     Statement &bind(int index, const QByteArray &blob);
@@ -72,9 +79,9 @@ public:
                                                                 const DbOptions &options = {});
 
     [[nodiscard]] Result<void> exec(const QByteArray &sql);
-    // A cached, reset statement; valid until the Database is destroyed.
-    [[nodiscard]] Statement &prepare(const QByteArray &sql);
-    [[nodiscard]] bool prepareFailed() const { return m_prepareFailed; }
+    // A cached statement, reset and unbound. The handle must not outlive the Database,
+    // and one SQL text must not be in use by two handles at once.
+    [[nodiscard]] Statement prepare(const QByteArray &sql);
     [[nodiscard]] qint64 lastInsertId() const;
     [[nodiscard]] int changes() const;
     [[nodiscard]] Error lastError(DbError kind = DbError::Sql) const;
@@ -90,10 +97,7 @@ private:
     Database() = default;
     sqlite3 *m_db = nullptr;
     QString m_path;
-    Statement m_scratch;
-    bool m_prepareFailed = false;
-    // Pointers keep Statement addresses stable while the hash grows.
-    QHash<QByteArray, std::shared_ptr<Statement>> m_statements;
+    QHash<QByteArray, sqlite3_stmt *> m_statements; // finalized in the destructor
 };
 
 // BEGIN IMMEDIATE … COMMIT, rolled back unless commit() succeeded.

@@ -61,7 +61,7 @@ Result<std::unique_ptr<MailStore>> MailStore::open(const QString &path, const QB
     if (before == 0) {
         Transaction tx(*s->m_db);
         for (const auto &[name, use] : defaultFolders()) {
-            Statement &st = s->m_db->prepare(
+            Statement st = s->m_db->prepare(
                 "INSERT OR IGNORE INTO folders(name, uidvalidity, special_use, created) VALUES(?, ?, ?, ?)");
             st.bindText(1, name).bindInt(2, newUidValidity());
             if (use.isEmpty())
@@ -99,7 +99,7 @@ QString MailStore::formatFlags(QList<QByteArray> flags)
 
 Result<QList<Folder>> MailStore::folders()
 {
-    Statement &st = m_db->prepare(
+    Statement st = m_db->prepare(
         "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, f.subscribed,"
         " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id),"
         " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %')"
@@ -140,7 +140,7 @@ Result<AppendResult> MailStore::append(const QString &folderName, const NewMessa
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
-    Statement &f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
+    Statement f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
     f.bindText(1, folderName);
     if (!f.next())
         return f.failed() ? dbError(f.error())
@@ -150,13 +150,13 @@ Result<AppendResult> MailStore::append(const QString &folderName, const NewMessa
     const qint64 modseq = f.integer(3) + 1;
     f.reset();
 
-    Statement &b = m_db->prepare("INSERT INTO blobs(data) VALUES(?)");
+    Statement b = m_db->prepare("INSERT INTO blobs(data) VALUES(?)");
     b.bind(1, m.raw);
     if (auto r = b.exec(); !r)
         return dbError(r.error());
     const qint64 blobId = m_db->lastInsertId();
 
-    Statement &ins = m_db->prepare(
+    Statement ins = m_db->prepare(
         "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
         " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     const QDateTime date = m.internalDate.isValid() ? m.internalDate : QDateTime::currentDateTimeUtc();
@@ -166,7 +166,7 @@ Result<AppendResult> MailStore::append(const QString &folderName, const NewMessa
     if (auto r = ins.exec(); !r)
         return dbError(r.error());
 
-    Statement &up = m_db->prepare("UPDATE folders SET uidnext = uidnext + 1, highestmodseq = ? WHERE id = ?");
+    Statement up = m_db->prepare("UPDATE folders SET uidnext = uidnext + 1, highestmodseq = ? WHERE id = ?");
     up.bindInt(1, modseq).bindInt(2, folderId);
     if (auto r = up.exec(); !r)
         return dbError(r.error());
@@ -177,7 +177,7 @@ Result<AppendResult> MailStore::append(const QString &folderName, const NewMessa
 
 Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
 {
-    Statement &st = m_db->prepare(
+    Statement st = m_db->prepare(
         "SELECT uid, modseq, size, internaldate, flags FROM messages WHERE folder_id = ? ORDER BY uid");
     st.bindInt(1, folderId);
     QList<MessageMeta> out;
@@ -197,7 +197,7 @@ Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
 
 Result<QByteArray> MailStore::raw(qint64 folderId, uint32_t uid)
 {
-    Statement &st = m_db->prepare(
+    Statement st = m_db->prepare(
         "SELECT b.data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ? AND m.uid = ?");
     st.bindInt(1, folderId).bindInt(2, uid);
     if (!st.next())
@@ -209,7 +209,7 @@ Result<QByteArray> MailStore::raw(qint64 folderId, uint32_t uid)
 
 Result<MailStore::Structure> MailStore::structure(qint64 folderId, uint32_t uid)
 {
-    Statement &st = m_db->prepare(
+    Statement st = m_db->prepare(
         "SELECT envelope, bodystructure, body FROM messages WHERE folder_id = ? AND uid = ?");
     st.bindInt(1, folderId).bindInt(2, uid);
     if (!st.next())
@@ -224,19 +224,19 @@ Result<uint64_t> MailStore::setFlags(qint64 folderId, uint32_t uid, const QList<
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
-    Statement &f = m_db->prepare("SELECT highestmodseq FROM folders WHERE id = ?");
+    Statement f = m_db->prepare("SELECT highestmodseq FROM folders WHERE id = ?");
     f.bindInt(1, folderId);
     if (!f.next())
         return makeError(int(MailError::NoSuchFolder), QStringLiteral("no such folder"));
     const qint64 modseq = f.integer(0) + 1;
     f.reset();
-    Statement &st = m_db->prepare("UPDATE messages SET flags = ?, modseq = ? WHERE folder_id = ? AND uid = ?");
+    Statement st = m_db->prepare("UPDATE messages SET flags = ?, modseq = ? WHERE folder_id = ? AND uid = ?");
     st.bindText(1, formatFlags(flags)).bindInt(2, modseq).bindInt(3, folderId).bindInt(4, uid);
     if (auto r = st.exec(); !r)
         return dbError(r.error());
     if (m_db->changes() == 0)
         return makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
-    Statement &up = m_db->prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
+    Statement up = m_db->prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
     up.bindInt(1, modseq).bindInt(2, folderId);
     if (auto r = up.exec(); !r)
         return dbError(r.error());
@@ -251,7 +251,7 @@ Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
     if (!tx.begun())
         return dbError(m_db->lastError());
     const QByteArray deleted = "folder_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %'";
-    Statement &sel = m_db->prepare("SELECT uid, blob_id FROM messages WHERE " + deleted + " ORDER BY uid");
+    Statement sel = m_db->prepare("SELECT uid, blob_id FROM messages WHERE " + deleted + " ORDER BY uid");
     sel.bindInt(1, folderId);
     QList<uint32_t> uids;
     QList<qint64> blobIds;
@@ -263,19 +263,19 @@ Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
         return dbError(sel.error());
     if (uids.isEmpty())
         return uids;
-    Statement &del = m_db->prepare("DELETE FROM messages WHERE " + deleted);
+    Statement del = m_db->prepare("DELETE FROM messages WHERE " + deleted);
     del.bindInt(1, folderId);
     if (auto r = del.exec(); !r)
         return dbError(r.error());
     // A blob may be shared by copies in other folders; it goes with its last message.
     for (qint64 blobId : blobIds) {
-        Statement &blob = m_db->prepare(
+        Statement blob = m_db->prepare(
             "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = ?)");
         blob.bindInt(1, blobId).bindInt(2, blobId);
         if (auto r = blob.exec(); !r)
             return dbError(r.error());
     }
-    Statement &up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
+    Statement up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
     up.bindInt(1, folderId);
     if (auto r = up.exec(); !r)
         return dbError(r.error());

@@ -209,3 +209,23 @@ def test_default_folders(server):
             assert want in names, f"{want} missing from LIST: {data!r}"
         for mbox in ("Sent", "Drafts", "Trash", "Junk", "Archive"):
             vh.select(im, mbox, readonly=True)
+
+
+def test_noop_reports_new_mail(server):
+    """A client idling in INBOX learns of a delivery through NOOP (untagged EXISTS)."""
+    with server.login(ALICE, ALICE_PW) as im:
+        before = vh.select(im, "INBOX")
+        tid = uuid.uuid4().hex.encode()
+        server.send("noop@outside.test", [ALICE],
+                    b"Subject: noop\r\nX-Valv-Test-Id: " + tid + b"\r\n\r\nnew mail\r\n")
+        exists = None
+        for _ in range(20):  # bounded: delivery is committed before the 250
+            typ, _ = im.noop()
+            assert typ == "OK"
+            got = im.untagged_responses.pop("EXISTS", None)
+            if got:
+                exists = int(got[-1])
+                break
+        assert exists == before + 1, f"NOOP reported EXISTS {exists}, expected {before + 1}"
+        it = vh.fetch_one(im, exists, "(BODY.PEEK[HEADER.FIELDS (X-VALV-TEST-ID)])")
+        assert tid in it["BODY[HEADER.FIELDS (X-VALV-TEST-ID)]"]

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import valvharness as vh
-from conftest import ALICE, ALICE_PW
+from conftest import ALICE, ALICE_PW, BOB, BOB_PW
 
 
 def lines(r):
@@ -91,60 +91,87 @@ def test_datadir_from_environment(tmp_path):
     assert "env.test" in lines(vh.valvctl(d, "domain", "list"))
 
 
-def test_admin_changes_while_valvd_runs(valv):
+# valvctl writes config.db while valvd runs; valvd must act on the change at once
+# (a deleted user or a changed password that still works would be a security bug).
+
+def rcpt_reply(srv, addr):
+    s = srv.smtp()
+    try:
+        s.docmd("MAIL FROM:<x@outside.test>")
+        return s.docmd(f"RCPT TO:<{addr}>")
+    finally:
+        s.quit()
+
+
+def test_domain_and_user_added_while_running(valv):
     srv = valv.server()
     d = srv.datadir
     dom = f"d{uuid.uuid4().hex[:8]}.test"
     vh.valvctl(d, "domain", "add", dom)
     assert dom in lines(vh.valvctl(d, "domain", "list"))
-
-    # user add with a generated password: it is printed, and it works.
     user = f"erin@{dom}"
-    r = vh.valvctl(d, "user", "add", user)
+    r = vh.valvctl(d, "user", "add", user)  # generated password: printed, and it works
     pw = vh.parse_kv(r.stdout).get("password")
     assert pw and len(pw) >= 12, r.stdout
     assert any(user in ln for ln in lines(vh.valvctl(d, "user", "list")))
-    with srv.login(user, pw) as im:
-        vh.select(im, "INBOX")
+    assert rcpt_reply(srv, user)[0] == 250
     srv.send("x@outside.test", [user], b"Subject: for erin\r\n\r\nhi\r\n")
-
-    # passwd: the old password stops working, the new one works.
-    r = vh.valvctl(d, "user", "passwd", user, "--password", "Erin-New-pass-9")
-    with pytest.raises(imaplib.IMAP4.error):
-        srv.login(user, pw)
-    with srv.login(user, "Erin-New-pass-9") as im:
+    with srv.login(user, pw) as im:
         assert vh.select(im, "INBOX") == 1
 
-    # alias add/list/del.
-    vh.valvctl(d, "alias", "add", f"info@{dom}", f"{user},{ALICE}")
-    assert any(f"info@{dom}" in ln for ln in lines(vh.valvctl(d, "alias", "list")))
-    srv.send("x@outside.test", [f"info@{dom}"], b"Subject: via alias\r\n\r\nhi\r\n")
-    with srv.login(user, "Erin-New-pass-9") as im:
-        assert vh.select(im, "INBOX") == 2
-    vh.valvctl(d, "alias", "del", f"info@{dom}")
-    assert not any(f"info@{dom}" in ln for ln in lines(vh.valvctl(d, "alias", "list")))
-    s = srv.smtp()
-    try:
-        s.docmd("MAIL FROM:<x@outside.test>")
-        code, msg = s.docmd(f"RCPT TO:<info@{dom}>")
-        assert code == 550 and msg.startswith(b"5.1.1"), (code, msg)
-    finally:
-        s.quit()
 
-    # user del: no more login, no more mail.
-    vh.valvctl(d, "user", "del", user)
-    assert not any(user in ln for ln in lines(vh.valvctl(d, "user", "list")))
+def test_passwd_while_running(valv):
+    srv = valv.server()
+    vh.valvctl(srv.datadir, "user", "passwd", ALICE, "--password", "Alice-New-pass-9")
     with pytest.raises(imaplib.IMAP4.error):
-        srv.login(user, "Erin-New-pass-9")
-    s = srv.smtp()
-    try:
-        s.docmd("MAIL FROM:<x@outside.test>")
-        code, msg = s.docmd(f"RCPT TO:<{user}>")
-        assert code == 550 and msg.startswith(b"5.1.1"), (code, msg)
-    finally:
-        s.quit()
+        srv.login(ALICE, ALICE_PW)  # the old password must stop working at once
+    with srv.login(ALICE, "Alice-New-pass-9") as im:
+        vh.select(im, "INBOX")
+
+
+def test_user_del_while_running(valv):
+    srv = valv.server()
+    vh.valvctl(srv.datadir, "user", "del", BOB)
+    assert not any(BOB in ln for ln in lines(vh.valvctl(srv.datadir, "user", "list")))
+    with pytest.raises(imaplib.IMAP4.error):
+        srv.login(BOB, BOB_PW)
+    code, msg = rcpt_reply(srv, BOB)
+    assert code == 550 and msg.startswith(b"5.1.1"), (code, msg)
     with srv.login(ALICE, ALICE_PW) as im:  # others unaffected
         vh.select(im, "INBOX")
+
+
+def test_alias_add_del_while_running(valv):
+    srv = valv.server()
+    d = srv.datadir
+    vh.valvctl(d, "alias", "add", "info@example.org", f"{ALICE},{BOB}")
+    assert any("info@example.org" in ln for ln in lines(vh.valvctl(d, "alias", "list")))
+    srv.send("x@outside.test", ["info@example.org"], b"Subject: via alias\r\n\r\nhi\r\n")
+    for user, pw in ((ALICE, ALICE_PW), (BOB, BOB_PW)):
+        with srv.login(user, pw) as im:
+            assert vh.select(im, "INBOX") == 1
+    vh.valvctl(d, "alias", "del", "info@example.org")
+    assert not any("info@example.org" in ln for ln in lines(vh.valvctl(d, "alias", "list")))
+    code, msg = rcpt_reply(srv, "info@example.org")
+    assert code == 550 and msg.startswith(b"5.1.1"), (code, msg)
+
+
+def test_changes_apply_after_restart(valv):
+    """The same changes, with a restart in between: pins the store side of the above."""
+    srv = valv.server()
+    d = srv.datadir
+    srv.stop()
+    vh.valvctl(d, "user", "passwd", ALICE, "--password", "Alice-New-pass-9")
+    vh.valvctl(d, "user", "del", BOB)
+    vh.valvctl(d, "user", "add", "erin@example.org", "--password", "Erin-pass-12345")
+    srv.start()
+    with pytest.raises(imaplib.IMAP4.error):
+        srv.login(ALICE, ALICE_PW)
+    with pytest.raises(imaplib.IMAP4.error):
+        srv.login(BOB, BOB_PW)
+    for user, pw in ((ALICE, "Alice-New-pass-9"), ("erin@example.org", "Erin-pass-12345")):
+        with srv.login(user, pw) as im:
+            vh.select(im, "INBOX")
 
 
 @pytest.mark.parametrize("args", [

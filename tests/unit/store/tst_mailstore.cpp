@@ -167,7 +167,7 @@ void TestMailStore::migratesOlderSchema()
     QTemporaryDir dir;
     const QString p = QDir(dir.path()).filePath("old.db");
     {
-        auto db = Database::open(p, m_key);
+        auto db = Database::open(p, m_key, MailStore::defaultOptions());
         QCOMPARE(*(*db)->migrate(MailStore::migrations().mid(0, 1)), 1);
         QVERIFY((*db)->exec("INSERT INTO folders(name, uidvalidity, created) VALUES('INBOX', 7, 1);"
                             "INSERT INTO blobs(id, data) VALUES(1, x'6869');"
@@ -188,7 +188,7 @@ void TestMailStore::newerSchemaRefused()
 {
     m_store.reset();
     {
-        auto db = Database::open(path(), m_key);
+        auto db = Database::open(path(), m_key, MailStore::defaultOptions());
         QVERIFY((*db)->exec("PRAGMA user_version = 99;").ok());
     }
     auto s = MailStore::open(path(), m_key);
