@@ -37,6 +37,7 @@ public:
     [[nodiscard]] QString configFile() const { return m_file; }
     [[nodiscard]] bool helpRequested() const { return m_help; }
     [[nodiscard]] bool versionRequested() const { return m_version; }
+    [[nodiscard]] bool sampleRequested() const { return m_sample; }
 
     // Re-reads the file (SIGHUP), keeping command-line and environment overrides on top.
     [[nodiscard]] Result<Config> reloaded() const;
@@ -48,6 +49,7 @@ private:
     QString m_file;
     bool m_help = false;
     bool m_version = false;
+    bool m_sample = false;
 };
 
 } // namespace valv::core

@@ -130,6 +130,10 @@ int runDaemon(QCoreApplication &app)
         fputs(qPrintable(core::Config::helpText()), stdout);
         return 0;
     }
+    if (config.sampleRequested()) {
+        fputs(qPrintable(core::Config::sampleFile()), stdout);
+        return 0;
+    }
     if (config.versionRequested()) {
         printf("valvd %s\n", VALV_VERSION);
         return 0;

@@ -6,6 +6,7 @@
 
 #include <QLoggingCategory>
 #include <QTest>
+#include <QThreadPool>
 
 using namespace valv;
 
@@ -17,6 +18,13 @@ private slots:
     {
         QLoggingCategory::setFilterRules(QStringLiteral("valv.*.info=false\nvalv.*.debug=false"));
         QVERIFY2(!test::transcriptFiles(QStringLiteral("imap")).isEmpty(), "no transcripts in tests/data/imap");
+    }
+
+    void cleanupTestCase()
+    {
+        // Join the pool threads (password checks, deliveries) before exit, so their
+        // per-thread OpenSSL state is released while LeakSanitizer is not yet looking.
+        QThreadPool::globalInstance()->waitForDone();
     }
 
     void transcripts_data()
