@@ -8,6 +8,10 @@ Q_LOGGING_CATEGORY(lcNet, "valv.net")
 
 namespace valv::core {
 
+namespace {
+constexpr int kHandshakeTimeoutMs = 60 * 1000;
+}
+
 Connection::Connection(qintptr descriptor, bool implicitTls, const QSslConfiguration &tls,
                        const SessionFactory &factory, const QString &refusal, QObject *parent)
     : QObject(parent), m_tls(tls)
@@ -37,13 +41,18 @@ Connection::Connection(qintptr descriptor, bool implicitTls, const QSslConfigura
     });
     m_session = factory(this);
     if (!refusal.isEmpty()) {
-        if (implicitTls)
+        if (implicitTls) {
             m_socket->abort();
-        else
+            QMetaObject::invokeMethod(this, [this] { onDisconnected(); }, Qt::QueuedConnection);
+        } else {
             m_session->refuse(refusal);
+        }
         return;
     }
     if (implicitTls) {
+        // A client that never finishes the handshake must not hold a slot for long.
+        m_idle.setInterval(kHandshakeTimeoutMs);
+        m_idle.start();
         m_socket->startServerEncryption();
     } else {
         m_started = true;
@@ -82,7 +91,8 @@ QString Connection::peerAddress() const { return m_peer; }
 
 void Connection::setIdleTimeout(int seconds)
 {
-    m_idle.setInterval(seconds * 1000);
+    m_sessionIdleMs = seconds * 1000;
+    m_idle.setInterval(m_sessionIdleMs);
     m_idle.start();
 }
 
@@ -115,6 +125,10 @@ void Connection::onEncrypted()
         m_started = true;
         m_session->start();
     } else {
+        if (m_sessionIdleMs > 0) {
+            m_idle.setInterval(m_sessionIdleMs);
+            m_idle.start();
+        }
         m_session->tlsStarted();
     }
     if (m_socket->bytesAvailable() > 0)
@@ -125,6 +139,8 @@ void Connection::onBytesWritten()
 {
     if (m_tlsPending && m_socket->bytesToWrite() == 0) {
         m_tlsPending = false;
+        m_idle.setInterval(kHandshakeTimeoutMs);
+        m_idle.start();
         m_socket->setSslConfiguration(m_tls);
         m_socket->startServerEncryption();
     }
@@ -149,6 +165,13 @@ void Connection::onDisconnected()
 
 void Connection::onIdle()
 {
+    const bool handshaking = !m_started || (m_socket->mode() == QSslSocket::SslServerMode && !m_socket->isEncrypted());
+    if (handshaking) {
+        qCDebug(lcNet) << m_peer << "TLS handshake timed out";
+        m_socket->abort();
+        onDisconnected();
+        return;
+    }
     if (m_session && !m_closing)
         m_session->idleTimeout();
 }

@@ -56,6 +56,7 @@ private:
     QSslConfiguration m_tls;
     QTimer m_idle;
     QString m_peer;
+    int m_sessionIdleMs = 0;
     bool m_tlsPending = false;
     bool m_closing = false;
     bool m_finished = false;
