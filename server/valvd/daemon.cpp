@@ -162,6 +162,10 @@ int runDaemon(QCoreApplication &app)
     tlsContext.set(*tls);
     qCInfo(lcMain).noquote() << "TLS certificate SHA-256" << core::TlsContext::fingerprint(*tls);
 
+    // The pool runs deliveries (mostly waiting on fsync, and commits to different
+    // mailbox files proceed in parallel) and password checks: more threads than cores.
+    QThreadPool::globalInstance()->setMaxThreadCount(std::max(8, 4 * QThread::idealThreadCount()));
+
     store::MailStoreOpener opener(dataDir, configStore->get());
     delivery::LocalDelivery delivery(&opener);
     ContextHolder contexts;
