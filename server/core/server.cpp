@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "core/server.h"
 
+#include "core/pool.h"
+
 #include <QLoggingCategory>
 #include <QTimer>
 
@@ -37,6 +39,8 @@ Server::Server(TlsContext *tls, int workers, ServerLimits limits, QObject *paren
         auto *worker = new Worker;
         worker->moveToThread(thread);
         connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+        // Runs in the worker thread itself, before it ends.
+        connect(thread, &QThread::finished, thread, &releaseThreadCryptoState, Qt::DirectConnection);
         thread->start();
         m_threads.append(thread);
         m_workers.append(worker);

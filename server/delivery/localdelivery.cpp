@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "delivery/localdelivery.h"
 
+#include "core/pool.h"
 #include "mime/messageindex.h"
 
 #include <QLoggingCategory>
-#include <QThreadPool>
 
 Q_LOGGING_CATEGORY(lcDelivery, "valv.delivery")
 
@@ -41,7 +41,7 @@ void LocalDelivery::deliverAsync(QObject *context, QByteArray raw, QList<store::
                                  std::function<void(Result<void>)> done) const
 {
     // The caller keeps `context` alive until `done` ran (Session::beginAsync).
-    QThreadPool::globalInstance()->start([this, context, raw = std::move(raw), recipients = std::move(recipients),
+    core::runPooled([this, context, raw = std::move(raw), recipients = std::move(recipients),
                                           done = std::move(done)] {
         Result<void> r = deliver(raw, recipients);
         QMetaObject::invokeMethod(context, [done, r] { done(r); }, Qt::QueuedConnection);

@@ -113,11 +113,13 @@ void ImapSession::tlsStarted()
 
 void ImapSession::process()
 {
-    while (!m_busy && m_state != State::Logout) {
+    bool more = true;
+    while (more && !m_busy && m_state != State::Logout) {
         ReceiverEvent ev = m_receiver.next();
         switch (ev.type) {
         case ReceiverEvent::Type::NeedMore:
-            return;
+            more = false;
+            break;
         case ReceiverEvent::Type::Continuation:
             sink()->write("+ Ready for literal data\r\n");
             break;

@@ -108,10 +108,18 @@ Result<User> ConfigStore::addUser(const QString &address, const QByteArray &pass
         return makeError(int(ConfigError::NoSuchDomain),
                          QStringLiteral("domain %1 is not a local domain; add it first").arg(domainOf(a)));
     const qint64 domainId = dom.integer(0);
-    Statement alias = m_db->prepare("SELECT 1 FROM aliases WHERE source = ?");
+    Statement alias = m_db->prepare("SELECT targets FROM aliases WHERE source = ?");
     alias.bindText(1, a);
-    if (alias.next())
-        return makeError(int(ConfigError::Exists), QStringLiteral("%1 is already an alias").arg(a));
+    if (alias.next()) {
+        // The automatic postmaster alias (below) gives way to a real postmaster mailbox.
+        if (!a.startsWith(QLatin1String("postmaster@"), Qt::CaseInsensitive))
+            return makeError(int(ConfigError::Exists), QStringLiteral("%1 is already an alias").arg(a));
+        alias.reset();
+        Statement drop = m_db->prepare("DELETE FROM aliases WHERE source = ?");
+        drop.bindText(1, a);
+        if (auto r = drop.exec(); !r)
+            return dbError(r.error());
+    }
 
     User u;
     u.id = QString::fromLatin1(randomBytes(12).toHex());
@@ -128,6 +136,17 @@ Result<User> ConfigStore::addUser(const QString &address, const QByteArray &pass
         return r.error().code == int(DbError::Constraint)
             ? makeError(int(ConfigError::Exists), QStringLiteral("user %1 already exists").arg(a))
             : dbError(r.error());
+    // RFC 5321 §4.5.1: every domain must accept mail for postmaster. Until the owner
+    // says otherwise, the domain's first mailbox receives it.
+    const QString postmaster = QStringLiteral("postmaster@") + domainOf(a);
+    Statement pm = m_db->prepare("SELECT 1 FROM users WHERE address = ? UNION ALL SELECT 1 FROM aliases WHERE source = ?");
+    pm.bindText(1, postmaster).bindText(2, postmaster);
+    if (!pm.next() && a.compare(postmaster, Qt::CaseInsensitive) != 0) {
+        Statement add = m_db->prepare("INSERT INTO aliases(source, domain_id, targets, created) VALUES(?, ?, ?, ?)");
+        add.bindText(1, postmaster).bindInt(2, domainId).bindText(3, a).bindInt(4, now());
+        if (auto r = add.exec(); !r)
+            return dbError(r.error());
+    }
     return u;
 }
 

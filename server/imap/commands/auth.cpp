@@ -3,12 +3,12 @@
 // RFC 4959 SASL-IR, RFC 4616 PLAIN.
 #include "imap/imapsession.h"
 
+#include "core/pool.h"
 #include "store/crypto.h"
 #include "store/mailstorecache.h"
 
 #include <QLoggingCategory>
 #include <QPointer>
-#include <QThreadPool>
 #include <QTimer>
 
 Q_DECLARE_LOGGING_CATEGORY(lcImap)
@@ -107,7 +107,7 @@ void ImapSession::checkPassword(const QByteArray &tag, const QString &user, cons
     m_busy = true;
     beginAsync();
     const core::ServerContext *ctx = &m_ctx;
-    QThreadPool::globalInstance()->start([this, ctx, tag, user, password] {
+    core::runPooled([this, ctx, tag, user, password] {
         store::User u;
         std::unique_ptr<store::MailStore> mail;
         QString error;

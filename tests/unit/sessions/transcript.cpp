@@ -244,13 +244,25 @@ private:
         return true;
     }
 
+    // Sessions speak only when fed or when async work they started reports back (that
+    // includes timers such as the delay after a failed login). With none in flight and
+    // every posted event handled, nothing more will come: no need to wait it out.
+    bool quiet()
+    {
+        if (m_session->hasAsyncWork())
+            return false;
+        QCoreApplication::processEvents();
+        return !m_session->hasAsyncWork();
+    }
+
     bool readLine(QByteArray *line)
     {
         qsizetype end = -1;
         const bool got = waitFor([&] {
             end = m_sink->output.indexOf("\r\n", m_cursor);
-            return end >= 0 || m_sink->closed; // a closed session says nothing more
+            return end >= 0 || m_sink->closed || quiet();
         });
+        end = m_sink->output.indexOf("\r\n", m_cursor); // quiet() may have let more arrive
         if (!got || end < 0)
             return false;
         *line = m_sink->output.mid(m_cursor, end - m_cursor);
@@ -322,6 +334,10 @@ private:
                     return false;
                 if (m_sink->closed)
                     return fail(QStringLiteral("expected \"%1\", but the session closed the connection")
+                                    .arg(printable(s.text)));
+                if (m_sink->output.indexOf("\r\n", m_cursor) < 0 && !m_session->hasAsyncWork())
+                    return fail(QStringLiteral("expected \"%1\", but the session has nothing more to say"
+                                               " (no async work in flight)")
                                     .arg(printable(s.text)));
                 return fail(QStringLiteral("expected \"%1\", but no complete line came within %2 s")
                                 .arg(printable(s.text))
@@ -408,7 +424,7 @@ private:
         if (d == "tls") {
             ensureStarted();
             flush();
-            if (!waitFor([&] { return m_sink->tlsRequested || m_sink->closed; }) || !m_sink->tlsRequested)
+            if (!waitFor([&] { return m_sink->tlsRequested || m_sink->closed || quiet(); }) || !m_sink->tlsRequested)
                 return fail(QStringLiteral("the session did not ask for TLS"));
             m_sink->completeTls();
             m_session->tlsStarted();
@@ -418,7 +434,7 @@ private:
             ensureStarted();
             flush();
             m_expectClosed = true;
-            if (!waitFor([&] { return m_sink->closed; }))
+            if (!waitFor([&] { return m_sink->closed || quiet(); }) || !m_sink->closed)
                 return fail(QStringLiteral("the session did not close the connection"));
             if (m_cursor < m_sink->output.size())
                 return fail(QStringLiteral("closed with unread output"));

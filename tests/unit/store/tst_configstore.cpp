@@ -19,6 +19,7 @@ private slots:
     void aliasesAndResolution_data();
     void aliasesAndResolution();
     void aliasLoop();
+    void postmaster();
     void wrongMasterKey();
     void migratesOlderSchema();
     void auditLog();
@@ -139,6 +140,19 @@ void TestConfigStore::aliasLoop()
     QCOMPARE(r.error().code, int(ConfigError::Loop));
     QVERIFY(m_store->removeAlias("b@example.test").ok());
     QVERIFY(!m_store->removeAlias("b@example.test").ok());
+}
+
+void TestConfigStore::postmaster()
+{
+    // RFC 5321 §4.5.1: the first mailbox of a domain receives its postmaster mail...
+    QVERIFY(m_store->resolveRecipient("postmaster@example.test").error().code == int(ConfigError::NoSuchUser));
+    QVERIFY(m_store->addUser("first@example.test", "h").ok());
+    QVERIFY(m_store->addUser("second@example.test", "h").ok());
+    QCOMPARE(m_store->resolveRecipient("Postmaster@example.test")->first().address, QString("first@example.test"));
+    // ...until a real postmaster mailbox exists.
+    QVERIFY(m_store->addUser("postmaster@example.test", "h").ok());
+    QCOMPARE(m_store->resolveRecipient("postmaster@example.test")->first().address, QString("postmaster@example.test"));
+    QCOMPARE(m_store->aliases()->size(), 0);
 }
 
 void TestConfigStore::wrongMasterKey()
