@@ -3,6 +3,7 @@
 
 #include "core/pool.h"
 #include "mime/messageindex.h"
+#include "store/mailboxhub.h"
 
 #include <QLoggingCategory>
 
@@ -33,6 +34,7 @@ Result<void> LocalDelivery::deliver(const QByteArray &raw, const QList<store::Us
             return makeError(int(DeliveryError::Store), r.error().message);
         }
         qCDebug(lcDelivery).noquote() << "delivered" << raw.size() << "bytes to" << u.address << "uid" << r->uid;
+        store::MailboxHub::instance().notify(u.id, folder);
     }
     return {};
 }

@@ -2,6 +2,8 @@
 // RFC 9051 §3 (states), §7 (responses): the session core and dispatch.
 #include "imap/imapsession.h"
 
+#include "store/mailboxhub.h"
+
 #include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(lcImap, "valv.imap")
@@ -20,7 +22,7 @@ ImapSession::ImapSession(core::SessionSink *sink, std::shared_ptr<const core::Se
 {
 }
 
-ImapSession::~ImapSession() = default;
+ImapSession::~ImapSession() { store::MailboxHub::instance().unsubscribe(this); }
 
 QString ImapSession::log() const { return QStringLiteral("[%1]").arg(m_id); }
 
@@ -54,7 +56,8 @@ void ImapSession::shutdown()
 
 QByteArray ImapSession::capabilities() const
 {
-    QByteArray caps = "IMAP4rev1 LITERAL+ SASL-IR";
+    QByteArray caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UNSELECT UIDPLUS MOVE QUOTA QUOTA=RES-STORAGE"
+                      " APPENDLIMIT=" + QByteArray::number(m_ctx.limits.maxMessageSize) + " BINARY";
     const bool tls = sink()->isEncrypted();
     if (!tls && m_tlsAvailable)
         caps += " STARTTLS";
@@ -72,7 +75,44 @@ void ImapSession::untagged(const QByteArray &line)
     sink()->write("* " + line + "\r\n");
 }
 
-void ImapSession::ok(const QByteArray &tag, const QByteArray &text) { sink()->write(tag + " OK " + text + "\r\n"); }
+void ImapSession::ok(const QByteArray &tag, const QByteArray &text)
+{
+    // Changes by other sessions and deliveries are reported before the tagged reply.
+    if (m_folderDirty && m_state == State::Selected) {
+        m_folderDirty = false;
+        syncSelected(expungeAllowedNow());
+    }
+    sink()->write(tag + " OK " + text + "\r\n");
+}
+
+bool ImapSession::expungeAllowedNow() const
+{
+    const bool restricted = m_current == CommandName::Fetch || m_current == CommandName::Store
+        || m_current == CommandName::Search;
+    return !restricted || m_currentUid;
+}
+
+void ImapSession::announceChange(const QString &folder)
+{
+    store::MailboxHub::instance().notify(m_user.id, folder, this);
+}
+
+QByteArray ImapSession::compressSet(const QList<uint32_t> &sorted)
+{
+    QByteArray out;
+    for (qsizetype i = 0; i < sorted.size();) {
+        qsizetype j = i;
+        while (j + 1 < sorted.size() && sorted[j + 1] == sorted[j] + 1)
+            ++j;
+        if (!out.isEmpty())
+            out += ',';
+        out += QByteArray::number(sorted[i]);
+        if (j > i)
+            out += ':' + QByteArray::number(sorted[j]);
+        i = j + 1;
+    }
+    return out;
+}
 void ImapSession::no(const QByteArray &tag, const QByteArray &text) { sink()->write(tag + " NO " + text + "\r\n"); }
 
 void ImapSession::bad(const QByteArray &tag, const QByteArray &text)
@@ -160,6 +200,8 @@ void ImapSession::process()
 void ImapSession::dispatch(const Command &cmd)
 {
     using N = CommandName;
+    m_current = cmd.name;
+    m_currentUid = cmd.uid;
     const bool authed = m_state == State::Authenticated || m_state == State::Selected;
     switch (cmd.name) {
     case N::Capability: return cmdCapability(cmd);
@@ -167,6 +209,8 @@ void ImapSession::dispatch(const Command &cmd)
     case N::Check: return cmdNoop(cmd);
     case N::Logout: return cmdLogout(cmd);
     case N::StartTls: return cmdStartTls(cmd);
+    case N::Id: return cmdId(cmd);
+    case N::Done: return idleDone(cmd);
     case N::Login: return cmdLogin(cmd);
     case N::Authenticate: return cmdAuthenticate(cmd);
     default: break;
@@ -174,11 +218,19 @@ void ImapSession::dispatch(const Command &cmd)
     if (!authed)
         return bad(cmd.tag, "Log in first");
     switch (cmd.name) {
+    // [mailboxes-dispatch-begin]
     case N::List:
     case N::Lsub: return cmdList(cmd);
     case N::Status: return cmdStatus(cmd);
+    // [mailboxes-dispatch-end]
     case N::Select:
     case N::Examine: return cmdSelect(cmd);
+    case N::Append: return cmdAppend(cmd);
+    case N::Idle: return cmdIdle(cmd);
+    case N::Enable: return cmdEnable(cmd);
+    case N::GetQuota:
+    case N::GetQuotaRoot:
+    case N::SetQuota: return cmdQuota(cmd);
     default: break;
     }
     const bool selectedOnly = cmd.name == N::Fetch || cmd.name == N::Store || cmd.name == N::Close
@@ -187,8 +239,12 @@ void ImapSession::dispatch(const Command &cmd)
     if (selectedOnly && m_state != State::Selected)
         return bad(cmd.tag, "No mailbox selected");
     switch (cmd.name) {
+    // [search-dispatch-begin]
+    // [search-dispatch-end]
     case N::Fetch: return cmdFetch(cmd);
     case N::Store: return cmdStore(cmd);
+    case N::Copy:
+    case N::Move: return cmdCopyMove(cmd);
     case N::Close:
     case N::Unselect: return cmdClose(cmd);
     case N::Expunge: return cmdExpunge(cmd);
@@ -199,9 +255,17 @@ void ImapSession::dispatch(const Command &cmd)
 
 std::optional<QList<int>> ImapSession::resolve(const SequenceSet &set, bool uid) const
 {
-    if (set.saved)
-        return std::nullopt; // SEARCHRES is not offered, so "$" is never valid here
     QList<int> out;
+    if (set.saved) {
+        // RFC 5182: "$" is the last SEARCH ... SAVE result, as UIDs; gone ones drop out.
+        for (uint32_t uid : m_savedUids) {
+            auto it = std::lower_bound(m_messages.begin(), m_messages.end(), uid,
+                                       [](const store::MessageMeta &m, uint32_t v) { return m.uid < v; });
+            if (it != m_messages.end() && it->uid == uid)
+                out.append(int(it - m_messages.begin()));
+        }
+        return out;
+    }
     const int n = int(m_messages.size());
     if (!uid) {
         for (const SeqRange &r : set.ranges) {

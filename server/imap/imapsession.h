@@ -22,6 +22,8 @@
 #include "store/configstore.h"
 #include "store/mailstore.h"
 
+#include <QSet>
+
 #include <memory>
 #include <optional>
 
@@ -64,9 +66,27 @@ private:
     void loginFinished(const QByteArray &tag, const store::User &user, std::unique_ptr<store::MailStore> mail,
                        const QString &error);
     void cmdLogout(const Command &cmd);
-    // commands/mailbox.cpp
+    // commands/mailboxes.cpp: CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE LIST LSUB NAMESPACE STATUS
+    // [mailboxes-decl-begin]
     void cmdList(const Command &cmd);
     void cmdStatus(const Command &cmd);
+    // [mailboxes-decl-end]
+    // commands/search.cpp: SEARCH SORT THREAD (+ imap/searchengine, imap/sortthread)
+    // [search-decl-begin]
+    // [search-decl-end]
+    // commands/append.cpp
+    void cmdAppend(const Command &cmd);
+    // commands/copymove.cpp
+    void cmdCopyMove(const Command &cmd);
+    // commands/idle.cpp
+    void cmdIdle(const Command &cmd);
+    void idleDone(const Command &cmd);
+    void mailboxChanged(const QString &folder);
+    // commands/misc.cpp
+    void cmdEnable(const Command &cmd);
+    void cmdId(const Command &cmd);
+    void cmdQuota(const Command &cmd);
+    // commands/mailbox.cpp
     void cmdSelect(const Command &cmd);
     void cmdClose(const Command &cmd);
     void cmdExpunge(const Command &cmd);
@@ -76,6 +96,14 @@ private:
     [[nodiscard]] bool fetchOne(int index, const Command &cmd, QByteArray &out, QString &error);
     // commands/store.cpp
     void cmdStore(const Command &cmd);
+
+    // Tells the user's other sessions that `folder` changed (after our own writes).
+    void announceChange(const QString &folder);
+    // Untagged updates may include EXPUNGE except during FETCH, STORE and SEARCH
+    // (RFC 9051 §7.5.1), unless they are UID commands.
+    [[nodiscard]] bool expungeAllowedNow() const;
+    // "1:3,7" for ascending numbers.
+    [[nodiscard]] static QByteArray compressSet(const QList<uint32_t> &sorted);
 
     // Sequence set -> indexes into m_messages (sorted, unique). nullopt = invalid set.
     [[nodiscard]] std::optional<QList<int>> resolve(const SequenceSet &set, bool uid) const;
@@ -100,6 +128,13 @@ private:
     store::Folder m_folder;
     bool m_readOnly = false;
     QList<store::MessageMeta> m_messages;
+    QList<uint32_t> m_savedUids;      // RFC 5182 SEARCHRES "$", ascending UIDs
+    QByteArray m_idleTag;             // IDLE in progress
+    bool m_folderDirty = false;       // another session or delivery changed the selected folder
+    QSet<QByteArray> m_enabled;       // ENABLEd extensions (RFC 5161), upper-case
+    CommandName m_current = CommandName::Noop; // the command being answered
+    bool m_currentUid = false;
+    bool m_changedBySelf = false;     // this command changed flags others should hear of
 };
 
 } // namespace valv::imap

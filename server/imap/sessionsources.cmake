@@ -3,7 +3,12 @@ add_library(valv_imap STATIC
     imapsession.cpp
     commands/auth.cpp
     commands/mailbox.cpp
+    commands/mailboxes.cpp
     commands/fetch.cpp
     commands/store.cpp
+    commands/append.cpp
+    commands/copymove.cpp
+    commands/idle.cpp
+    commands/misc.cpp
 )
 target_link_libraries(valv_imap PUBLIC valv_imap_parser valv_core valv_store valv_mime)

@@ -5,6 +5,7 @@
 #include "smtp/smtpsession.h"
 
 #include "core/context.h"
+#include "store/mailstorecache.h"
 
 #include <QLocale>
 #include <QLoggingCategory>
@@ -349,6 +350,20 @@ void SmtpSession::onRcpt(const Command &cmd)
             break;
         }
         return;
+    }
+    for (const store::User &u : *users) {
+        if (u.quotaBytes <= 0)
+            continue;
+        // Known at RCPT: the mailbox is already full. (The message's size is not known
+        // yet; one message may take a mailbox past its quota, as with most servers.)
+        auto mailbox = m_ctx.mail->cached(u.id);
+        if (mailbox) {
+            auto used = (*mailbox)->totalSize();
+            if (used && *used >= u.quotaBytes) {
+                reply(452, "4.2.2", QStringLiteral("Mailbox full: %1").arg(address));
+                return;
+            }
+        }
     }
     m_rcptAddresses.append(address);
     for (const store::User &u : *users) {

@@ -206,6 +206,20 @@ Result<void> ConfigStore::setPassword(const QString &address, const QByteArray &
     return {};
 }
 
+Result<void> ConfigStore::setQuota(const QString &address, qint64 bytes)
+{
+    if (bytes < 0)
+        return makeError(int(ConfigError::Invalid), QStringLiteral("a quota cannot be negative"));
+    QMutexLocker lock(&m_mutex);
+    Statement st = m_db->prepare("UPDATE users SET quota_bytes = ? WHERE address = ?");
+    st.bindInt(1, bytes).bindText(2, normaliseAddress(address));
+    if (auto r = st.exec(); !r)
+        return dbError(r.error());
+    if (m_db->changes() == 0)
+        return makeError(int(ConfigError::NoSuchUser), QStringLiteral("no such user: %1").arg(address));
+    return {};
+}
+
 Result<User> ConfigStore::removeUser(const QString &address)
 {
     auto u = user(address);

@@ -63,6 +63,8 @@ public:
     [[nodiscard]] Result<QList<User>> users();
     [[nodiscard]] Result<void> setPassword(const QString &address, const QByteArray &passwordHash);
     [[nodiscard]] Result<User> removeUser(const QString &address);
+    // 0 = unlimited.
+    [[nodiscard]] Result<void> setQuota(const QString &address, qint64 bytes);
     [[nodiscard]] Result<QByteArray> mailboxKey(const QString &userId);
 
     [[nodiscard]] Result<void> addAlias(const Alias &alias);

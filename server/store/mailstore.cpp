@@ -245,28 +245,8 @@ Result<uint64_t> MailStore::setFlags(qint64 folderId, uint32_t uid, const QList<
     return uint64_t(modseq);
 }
 
-Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
+Result<void> MailStore::dropBlobsIfUnused(const QList<qint64> &blobIds)
 {
-    Transaction tx(*m_db);
-    if (!tx.begun())
-        return dbError(m_db->lastError());
-    const QByteArray deleted = "folder_id = ? AND (' ' || flags || ' ') LIKE '% \\Deleted %'";
-    Statement sel = m_db->prepare("SELECT uid, blob_id FROM messages WHERE " + deleted + " ORDER BY uid");
-    sel.bindInt(1, folderId);
-    QList<uint32_t> uids;
-    QList<qint64> blobIds;
-    while (sel.next()) {
-        uids.append(uint32_t(sel.integer(0)));
-        blobIds.append(sel.integer(1));
-    }
-    if (sel.failed())
-        return dbError(sel.error());
-    if (uids.isEmpty())
-        return uids;
-    Statement del = m_db->prepare("DELETE FROM messages WHERE " + deleted);
-    del.bindInt(1, folderId);
-    if (auto r = del.exec(); !r)
-        return dbError(r.error());
     // A blob may be shared by copies in other folders; it goes with its last message.
     for (qint64 blobId : blobIds) {
         Statement blob = m_db->prepare(
@@ -275,6 +255,39 @@ Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
         if (auto r = blob.exec(); !r)
             return dbError(r.error());
     }
+    return {};
+}
+
+Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId, const std::optional<QList<uint32_t>> &onlyUids)
+{
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    Statement sel = m_db->prepare("SELECT uid, blob_id FROM messages WHERE folder_id = ?"
+                                  " AND (' ' || flags || ' ') LIKE '% \\Deleted %' ORDER BY uid");
+    sel.bindInt(1, folderId);
+    QList<uint32_t> uids;
+    QList<qint64> blobIds;
+    while (sel.next()) {
+        const auto uid = uint32_t(sel.integer(0));
+        if (onlyUids && !std::binary_search(onlyUids->begin(), onlyUids->end(), uid))
+            continue;
+        uids.append(uid);
+        blobIds.append(sel.integer(1));
+    }
+    if (sel.failed())
+        return dbError(sel.error());
+    sel.reset();
+    if (uids.isEmpty())
+        return uids;
+    for (uint32_t uid : uids) {
+        Statement del = m_db->prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+        del.bindInt(1, folderId).bindInt(2, uid);
+        if (auto r = del.exec(); !r)
+            return dbError(r.error());
+    }
+    if (auto r = dropBlobsIfUnused(blobIds); !r)
+        return r.error();
     Statement up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
     up.bindInt(1, folderId);
     if (auto r = up.exec(); !r)
@@ -282,6 +295,173 @@ Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId)
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
     return uids;
+}
+
+Result<Folder> MailStore::createFolder(const QString &name, const QString &specialUse)
+{
+    if (name.isEmpty() || name.startsWith(u'/') || name.endsWith(u'/') || name.contains(QLatin1String("//")))
+        return makeError(int(MailError::Invalid), QStringLiteral("invalid folder name"));
+    Statement st = m_db->prepare("INSERT INTO folders(name, uidvalidity, special_use, created) VALUES(?, ?, ?, ?)");
+    st.bindText(1, name).bindInt(2, newUidValidity());
+    if (specialUse.isEmpty())
+        st.bindNull(3);
+    else
+        st.bindText(3, specialUse);
+    st.bindInt(4, QDateTime::currentSecsSinceEpoch());
+    if (auto r = st.exec(); !r)
+        return r.error().code == int(DbError::Constraint)
+            ? makeError(int(MailError::Exists), QStringLiteral("folder %1 already exists").arg(name))
+            : dbError(r.error());
+    return folder(name);
+}
+
+Result<void> MailStore::deleteFolder(const QString &name)
+{
+    auto f = folder(name);
+    if (!f)
+        return f.error();
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    QList<qint64> blobIds;
+    Statement sel = m_db->prepare("SELECT blob_id FROM messages WHERE folder_id = ?");
+    sel.bindInt(1, f->id);
+    while (sel.next())
+        blobIds.append(sel.integer(0));
+    sel.reset();
+    Statement msgs = m_db->prepare("DELETE FROM messages WHERE folder_id = ?");
+    msgs.bindInt(1, f->id);
+    if (auto r = msgs.exec(); !r)
+        return dbError(r.error());
+    if (auto r = dropBlobsIfUnused(blobIds); !r)
+        return r.error();
+    Statement del = m_db->prepare("DELETE FROM folders WHERE id = ?");
+    del.bindInt(1, f->id);
+    if (auto r = del.exec(); !r)
+        return dbError(r.error());
+    return tx.commit().ok() ? Result<void>() : Result<void>(dbError(m_db->lastError()));
+}
+
+Result<void> MailStore::renameFolder(const QString &from, const QString &to)
+{
+    auto src = folder(from);
+    if (!src)
+        return src.error();
+    if (to.isEmpty() || to.startsWith(u'/') || to.endsWith(u'/') || to.contains(QLatin1String("//")))
+        return makeError(int(MailError::Invalid), QStringLiteral("invalid folder name"));
+    if (folder(to))
+        return makeError(int(MailError::Exists), QStringLiteral("folder %1 already exists").arg(to));
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    if (from == QLatin1String("INBOX")) {
+        // RFC 9051 §6.3.6: INBOX's messages move to the new folder; INBOX stays, empty.
+        Statement ins = m_db->prepare("INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq, created)"
+                                      " VALUES(?, ?, ?, ?, ?)");
+        ins.bindText(1, to).bindInt(2, newUidValidity()).bindInt(3, src->uidNext).bindInt(4, src->highestModSeq);
+        ins.bindInt(5, QDateTime::currentSecsSinceEpoch());
+        if (auto r = ins.exec(); !r)
+            return dbError(r.error());
+        const qint64 newId = m_db->lastInsertId();
+        Statement mv = m_db->prepare("UPDATE messages SET folder_id = ? WHERE folder_id = ?");
+        mv.bindInt(1, newId).bindInt(2, src->id);
+        if (auto r = mv.exec(); !r)
+            return dbError(r.error());
+        Statement bump = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
+        bump.bindInt(1, src->id);
+        if (auto r = bump.exec(); !r)
+            return dbError(r.error());
+    } else {
+        // Children are "<from>/…"; compared exactly (LIKE would fold ASCII case).
+        Statement ren = m_db->prepare("UPDATE folders SET name = ? || substr(name, ?)"
+                                      " WHERE name = ? OR substr(name, 1, ?) = ?");
+        const int len = int(from.toUcs4().size()); // SQLite counts characters, not UTF-16 units
+        ren.bindText(1, to).bindInt(2, len + 1).bindText(3, from).bindInt(4, len + 1).bindText(5, from + u'/');
+        if (auto r = ren.exec(); !r)
+            return r.error().code == int(DbError::Constraint)
+                ? makeError(int(MailError::Exists), QStringLiteral("a folder below %1 already exists").arg(to))
+                : dbError(r.error());
+    }
+    return tx.commit().ok() ? Result<void>() : Result<void>(dbError(m_db->lastError()));
+}
+
+Result<void> MailStore::setSubscribed(const QString &name, bool subscribed)
+{
+    Statement st = m_db->prepare("UPDATE folders SET subscribed = ? WHERE name = ?");
+    st.bindInt(1, subscribed ? 1 : 0).bindText(2, name);
+    if (auto r = st.exec(); !r)
+        return dbError(r.error());
+    if (m_db->changes() == 0)
+        return makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(name));
+    return {};
+}
+
+Result<qint64> MailStore::folderSize(qint64 folderId)
+{
+    Statement st = m_db->prepare("SELECT coalesce(sum(size), 0) FROM messages WHERE folder_id = ?");
+    st.bindInt(1, folderId);
+    if (!st.next())
+        return dbError(st.error());
+    return st.integer(0);
+}
+
+Result<qint64> MailStore::totalSize()
+{
+    Statement st = m_db->prepare("SELECT coalesce(sum(size), 0) FROM messages");
+    if (!st.next())
+        return dbError(st.error());
+    return st.integer(0);
+}
+
+Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const QList<uint32_t> &uids,
+                                                      const QString &toFolder, bool move)
+{
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    Statement f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
+    f.bindText(1, toFolder);
+    if (!f.next())
+        return f.failed() ? dbError(f.error())
+                          : makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(toFolder));
+    const qint64 toId = f.integer(0);
+    CopyResult result{uint32_t(f.integer(1)), {}};
+    uint32_t next = uint32_t(f.integer(2));
+    const qint64 modseq = f.integer(3) + 1;
+    f.reset();
+    if (toId == fromFolderId && move)
+        return makeError(int(MailError::Invalid), QStringLiteral("cannot move messages into their own folder"));
+    for (uint32_t uid : uids) {
+        Statement cp = m_db->prepare(
+            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
+            " SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope, bodystructure, body FROM messages"
+            " WHERE folder_id = ? AND uid = ?");
+        cp.bindInt(1, toId).bindInt(2, next).bindInt(3, modseq).bindInt(4, fromFolderId).bindInt(5, uid);
+        if (auto r = cp.exec(); !r)
+            return dbError(r.error());
+        if (m_db->changes() == 0)
+            continue; // expunged meanwhile: nothing to copy
+        result.uids.append({uid, next++});
+        if (move) {
+            Statement del = m_db->prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+            del.bindInt(1, fromFolderId).bindInt(2, uid);
+            if (auto r = del.exec(); !r)
+                return dbError(r.error());
+        }
+    }
+    Statement up = m_db->prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
+    up.bindInt(1, next).bindInt(2, modseq).bindInt(3, toId);
+    if (auto r = up.exec(); !r)
+        return dbError(r.error());
+    if (move && !result.uids.isEmpty()) {
+        Statement bump = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
+        bump.bindInt(1, fromFolderId);
+        if (auto r = bump.exec(); !r)
+            return dbError(r.error());
+    }
+    if (auto r = tx.commit(); !r)
+        return dbError(r.error());
+    return result;
 }
 
 } // namespace valv::store

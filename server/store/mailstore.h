@@ -19,6 +19,7 @@
 #include <QString>
 
 #include <memory>
+#include <optional>
 
 namespace valv::store {
 
@@ -83,6 +84,28 @@ public:
     [[nodiscard]] Result<QList<Folder>> folders();
     [[nodiscard]] Result<Folder> folder(const QString &name);
 
+    // Folder management. Names are full paths with '/' as the hierarchy delimiter.
+    // createFolder: Exists when taken. deleteFolder removes the folder and its
+    // messages (not its children). renameFolder renames the folder and every child
+    // ("a" -> "b" also turns "a/x" into "b/x"); renaming INBOX moves its messages
+    // into a new folder and leaves INBOX empty (RFC 9051 §6.3.6).
+    [[nodiscard]] Result<Folder> createFolder(const QString &name, const QString &specialUse = {});
+    [[nodiscard]] Result<void> deleteFolder(const QString &name);
+    [[nodiscard]] Result<void> renameFolder(const QString &from, const QString &to);
+    [[nodiscard]] Result<void> setSubscribed(const QString &name, bool subscribed);
+    // Sum of message sizes: one folder (STATUS=SIZE) or the whole mailbox (QUOTA).
+    [[nodiscard]] Result<qint64> folderSize(qint64 folderId);
+    [[nodiscard]] Result<qint64> totalSize();
+
+    // COPY / MOVE (RFC 9051 §6.4.7, RFC 6851): the copies share the stored bytes.
+    // Returns the destination's UIDVALIDITY and, in source order, (source UID, new UID).
+    struct CopyResult {
+        uint32_t uidValidity = 0;
+        QList<std::pair<uint32_t, uint32_t>> uids;
+    };
+    [[nodiscard]] Result<CopyResult> copyMessages(qint64 fromFolderId, const QList<uint32_t> &uids,
+                                                  const QString &toFolder, bool move);
+
     [[nodiscard]] Result<AppendResult> append(const QString &folderName, const NewMessage &message);
     // Metadata of every message in the folder, in UID order.
     [[nodiscard]] Result<QList<MessageMeta>> messages(qint64 folderId);
@@ -94,14 +117,17 @@ public:
     // Replaces the flag set; returns the new modseq.
     [[nodiscard]] Result<uint64_t> setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags);
 
-    // Removes every message flagged \Deleted; returns their UIDs (ascending).
-    [[nodiscard]] Result<QList<uint32_t>> expungeDeleted(qint64 folderId);
+    // Removes every message flagged \Deleted (only those among `onlyUids` when given,
+    // for UID EXPUNGE); returns their UIDs (ascending).
+    [[nodiscard]] Result<QList<uint32_t>> expungeDeleted(qint64 folderId,
+                                                         const std::optional<QList<uint32_t>> &onlyUids = std::nullopt);
 
     [[nodiscard]] static QList<QByteArray> parseFlags(const QString &stored);
     [[nodiscard]] static QString formatFlags(QList<QByteArray> flags);
 
 private:
     MailStore() = default;
+    [[nodiscard]] Result<void> dropBlobsIfUnused(const QList<qint64> &blobIds);
     std::unique_ptr<Database> m_db;
 };
 

@@ -26,6 +26,7 @@ constexpr char kUsage[] =
     "  domain add NAME | domain list\n"
     "  user add ADDRESS [--password PW] | user list | user passwd ADDRESS [--password PW] | user del ADDRESS\n"
     "      a password is generated and printed when none is given\n"
+    "  user quota ADDRESS BYTES      storage limit of the mailbox; 0 = unlimited (K, M, G suffixes allowed)\n"
     "  alias add SOURCE TARGET[,TARGET...] | alias list | alias del SOURCE\n"
     "      SOURCE \"@example.org\" is the domain's catch-all\n"
     "  version\n";
@@ -194,6 +195,23 @@ int cmdUser(Stores &s, const QString &dataDir, QStringList args)
             out(QStringLiteral("password: ") + QString::fromUtf8(password));
         return 0;
     }
+    if (verb == QLatin1String("quota") && args.size() == 3) {
+        QString text = args[2].trimmed().toUpper();
+        qint64 unit = 1;
+        if (text.endsWith(u'K') || text.endsWith(u'M') || text.endsWith(u'G')) {
+            unit = text.endsWith(u'K') ? 1024 : text.endsWith(u'M') ? 1024 * 1024 : 1024LL * 1024 * 1024;
+            text.chop(1);
+        }
+        bool ok = false;
+        const qint64 n = text.toLongLong(&ok);
+        if (!ok || n < 0)
+            return fail(QStringLiteral("quota must be a number of bytes, e.g. 500M, or 0 for unlimited"));
+        if (auto r = s.config->setQuota(args[1], n * unit); !r)
+            return fail(r.error().message);
+        s.config->audit(actor(), QStringLiteral("user quota"), args[1] + u' ' + QString::number(n * unit));
+        out(QStringLiteral("quota: ") + (n ? QString::number(n * unit) + QStringLiteral(" bytes") : QStringLiteral("unlimited")));
+        return 0;
+    }
     if (verb == QLatin1String("list") && args.size() == 1) {
         auto users = s.config->users();
         if (!users)
@@ -214,7 +232,7 @@ int cmdUser(Stores &s, const QString &dataDir, QStringList args)
         out(QStringLiteral("user deleted: ") + u->address);
         return 0;
     }
-    return fail(QStringLiteral("usage: user add|passwd ADDRESS [--password PW] | user list | user del ADDRESS"));
+    return fail(QStringLiteral("usage: user add|passwd ADDRESS [--password PW] | user list | user del ADDRESS | user quota ADDRESS BYTES"));
 }
 
 int cmdAlias(Stores &s, QStringList args)

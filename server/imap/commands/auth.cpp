@@ -5,6 +5,7 @@
 
 #include "core/pool.h"
 #include "store/crypto.h"
+#include "store/mailboxhub.h"
 #include "store/mailstorecache.h"
 
 #include <QLoggingCategory>
@@ -142,6 +143,7 @@ void ImapSession::loginFinished(const QByteArray &tag, const store::User &user, 
         m_user = user;
         m_mail = std::move(mail);
         m_state = State::Authenticated;
+        store::MailboxHub::instance().subscribe(m_user.id, this, [this](const QString &folder) { mailboxChanged(folder); });
         qCInfo(lcImap).noquote() << log() << "login" << user.address;
         ok(tag, "[CAPABILITY " + capabilities() + "] Logged in");
         m_busy = false;

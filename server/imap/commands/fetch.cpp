@@ -99,6 +99,8 @@ void ImapSession::cmdFetch(const Command &cmd)
         }
         sink()->write(out);
     }
+    if (std::exchange(m_changedBySelf, false))
+        announceChange(m_folder.name); // \Seen was set
     ok(cmd.tag, cmd.uid ? "UID FETCH completed" : "FETCH completed");
 }
 
@@ -119,6 +121,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
         meta.flags = flags;
         meta.modSeq = *modseq;
         flagsChanged = true;
+        m_changedBySelf = true;
     }
 
     std::optional<QByteArray> raw;

@@ -1,108 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// RFC 9051 §6.3.9 LIST (and RFC 3501 §6.3.9 LSUB), §6.3.11 STATUS, §6.3.2 SELECT,
-// §6.3.3 EXAMINE, §6.4.1 CLOSE, RFC 3691 UNSELECT, §6.4.3 EXPUNGE, §6.1.2 NOOP.
+// RFC 9051 §6.3.2 SELECT, §6.3.3 EXAMINE, §6.4.1 CLOSE, RFC 3691 UNSELECT, §6.4.3 EXPUNGE, §6.1.2 NOOP.
 #include "imap/imapsession.h"
 
-#include "mime/messageindex.h"
-
-#include <QRegularExpression>
 #include <QSet>
 
 namespace valv::imap {
 
 namespace {
-constexpr char kDelimiter = '/';
-
-QByteArray quoteMailbox(const QString &name)
-{
-    return mime::imapString(encodeMailboxUtf7(name), false);
-}
-
-// RFC 9051 §6.3.9: '*' matches anything, '%' anything but the hierarchy delimiter.
-QRegularExpression patternToRegex(const QString &pattern)
-{
-    QString re = QStringLiteral("^");
-    for (QChar c : pattern) {
-        if (c == u'*')
-            re += QStringLiteral(".*");
-        else if (c == u'%')
-            re += QStringLiteral("[^/]*");
-        else
-            re += QRegularExpression::escape(QString(c));
-    }
-    re += u'$';
-    return QRegularExpression(re);
-}
-
-bool matches(const QRegularExpression &re, const QString &name)
-{
-    // INBOX is case-insensitive (RFC 9051 §5.1).
-    if (name == QLatin1String("INBOX")) {
-        return re.match(name).hasMatch() || re.match(QStringLiteral("inbox")).hasMatch()
-            || re.match(QStringLiteral("Inbox")).hasMatch();
-    }
-    return re.match(name).hasMatch();
-}
-
 QByteArray flagList(const QList<QByteArray> &flags) { return "(" + flags.join(' ') + ")"; }
 } // namespace
-
-void ImapSession::cmdList(const Command &cmd)
-{
-    const bool lsub = cmd.name == CommandName::Lsub;
-    if (!cmd.listSelectOptions.isEmpty() || !cmd.listReturnOptions.isEmpty() || !cmd.statusItems.isEmpty())
-        return bad(cmd.tag, "LIST-EXTENDED options are not offered by this server");
-    if (cmd.patterns.size() == 1 && cmd.patterns.first().isEmpty()) {
-        // RFC 9051 §6.3.9: the hierarchy delimiter and root name.
-        untagged(QByteArray(lsub ? "LSUB" : "LIST") + " (\\Noselect) \"/\" \"\"");
-        return ok(cmd.tag, lsub ? "LSUB completed" : "LIST completed");
-    }
-    auto folders = m_mail->folders();
-    if (!folders)
-        return serverBug(cmd.tag, folders.error().message);
-    for (const QString &pattern : cmd.patterns) {
-        const QRegularExpression re = patternToRegex(cmd.reference + pattern);
-        for (const store::Folder &f : *folders) {
-            if (lsub && !f.subscribed)
-                continue;
-            if (!matches(re, f.name))
-                continue;
-            const bool children = std::any_of(folders->begin(), folders->end(), [&](const store::Folder &o) {
-                return o.name.startsWith(f.name + QLatin1Char(kDelimiter));
-            });
-            QList<QByteArray> attrs{children ? "\\HasChildren" : "\\HasNoChildren"};
-            if (!f.specialUse.isEmpty())
-                attrs.append(f.specialUse.toUtf8());
-            untagged(QByteArray(lsub ? "LSUB " : "LIST ") + flagList(attrs) + " \"/\" " + quoteMailbox(f.name));
-        }
-    }
-    ok(cmd.tag, lsub ? "LSUB completed" : "LIST completed");
-}
-
-void ImapSession::cmdStatus(const Command &cmd)
-{
-    auto f = m_mail->folder(cmd.mailbox);
-    if (!f)
-        return f.error().code == int(store::MailError::NoSuchFolder) ? no(cmd.tag, "[NONEXISTENT] No such mailbox")
-                                                                      : serverBug(cmd.tag, f.error().message);
-    QList<QByteArray> items;
-    for (const QByteArray &item : cmd.statusItems) {
-        if (item == "MESSAGES")
-            items << "MESSAGES " + QByteArray::number(f->messages);
-        else if (item == "RECENT")
-            items << "RECENT 0";
-        else if (item == "UIDNEXT")
-            items << "UIDNEXT " + QByteArray::number(f->uidNext);
-        else if (item == "UIDVALIDITY")
-            items << "UIDVALIDITY " + QByteArray::number(f->uidValidity);
-        else if (item == "UNSEEN")
-            items << "UNSEEN " + QByteArray::number(f->unseen);
-        else
-            return bad(cmd.tag, "Unsupported STATUS item " + item);
-    }
-    untagged("STATUS " + quoteMailbox(f->name) + " (" + items.join(' ') + ")");
-    ok(cmd.tag, "STATUS completed");
-}
 
 void ImapSession::cmdSelect(const Command &cmd)
 {
@@ -122,6 +28,7 @@ void ImapSession::cmdSelect(const Command &cmd)
     m_folder = *f;
     m_messages = *msgs;
     m_readOnly = examine;
+    m_folderDirty = false;
     m_state = State::Selected;
 
     untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
@@ -148,9 +55,12 @@ void ImapSession::cmdClose(const Command &cmd)
         auto gone = m_mail->expungeDeleted(m_folder.id);
         if (!gone)
             return serverBug(cmd.tag, gone.error().message);
+        if (!gone->isEmpty())
+            announceChange(m_folder.name);
     }
     m_state = State::Authenticated;
     m_messages.clear();
+    m_folderDirty = false;
     ok(cmd.tag, cmd.name == CommandName::Close ? "CLOSE completed" : "UNSELECT completed");
 }
 
@@ -158,11 +68,20 @@ void ImapSession::cmdExpunge(const Command &cmd)
 {
     if (m_readOnly)
         return no(cmd.tag, "[READ-ONLY] Mailbox is read-only");
-    if (cmd.uid)
-        return no(cmd.tag, "[CANNOT] UID EXPUNGE is not available on this server yet");
-    auto gone = m_mail->expungeDeleted(m_folder.id);
+    std::optional<QList<uint32_t>> only;
+    if (cmd.uid) { // RFC 4315 §2.1 UID EXPUNGE: only the given UIDs
+        const auto indexes = resolve(cmd.sequence, true);
+        if (!indexes)
+            return bad(cmd.tag, "Invalid UID set");
+        only.emplace();
+        for (int i : *indexes)
+            only->append(m_messages[i].uid);
+    }
+    auto gone = m_mail->expungeDeleted(m_folder.id, only);
     if (!gone)
         return serverBug(cmd.tag, gone.error().message);
+    if (!gone->isEmpty())
+        announceChange(m_folder.name);
     syncSelected(true);
     ok(cmd.tag, "EXPUNGE completed");
 }

@@ -71,6 +71,7 @@ void ImapSession::cmdStore(const Command &cmd)
             untagged(line + "FLAGS (" + meta.flags.join(' ') + "))");
         }
     }
+    announceChange(m_folder.name);
     ok(cmd.tag, cmd.uid ? "UID STORE completed" : "STORE completed");
 }
 

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// RFC 5161 ENABLE, RFC 2971 ID, RFC 9208 QUOTA (GETQUOTA, GETQUOTAROOT, SETQUOTA).
+#include "imap/imapsession.h"
+
+#include "mime/messageindex.h"
+#include "valv/version.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcImap)
+
+namespace valv::imap {
+
+void ImapSession::cmdEnable(const Command &cmd)
+{
+    // Only extensions whose behaviour changes after ENABLE and that this server has.
+    static const QSet<QByteArray> supported = {"UTF8=ACCEPT"};
+    QList<QByteArray> enabled;
+    for (const QByteArray &cap : cmd.capabilities) {
+        if (supported.contains(cap) && !m_enabled.contains(cap)) {
+            m_enabled.insert(cap);
+            enabled << cap;
+        }
+    }
+    untagged("ENABLED" + (enabled.isEmpty() ? QByteArray() : " " + enabled.join(' ')));
+    ok(cmd.tag, "ENABLE completed");
+}
+
+void ImapSession::cmdId(const Command &cmd)
+{
+    QStringList client;
+    for (const auto &[key, value] : cmd.idParams)
+        client << QString::fromUtf8(key) + u'=' + QString::fromUtf8(value.value_or("NIL")).left(100);
+    if (!client.isEmpty())
+        qCInfo(lcImap).noquote() << log() << "client id:" << client.join(QStringLiteral(", "));
+    untagged("ID (\"name\" \"Valv\" \"version\" \"" VALV_VERSION "\")");
+    ok(cmd.tag, "ID completed");
+}
+
+void ImapSession::cmdQuota(const Command &cmd)
+{
+    if (cmd.name == CommandName::SetQuota)
+        return no(cmd.tag, "[NOPERM] Quotas are set by the server's administrator");
+    // One quota root, "", for the whole mailbox; none when the user is unlimited.
+    const bool limited = m_user.quotaBytes > 0;
+    auto quotaLine = [&]() -> std::optional<QByteArray> {
+        auto used = m_mail->totalSize();
+        if (!used)
+            return std::nullopt;
+        // RFC 9208 §5.1: STORAGE in units of 1024 octets.
+        return "QUOTA \"\" (STORAGE " + QByteArray::number((*used + 1023) / 1024) + ' '
+            + QByteArray::number(m_user.quotaBytes / 1024) + ")";
+    };
+    if (cmd.name == CommandName::GetQuotaRoot) {
+        auto f = m_mail->folder(cmd.mailbox);
+        if (!f)
+            return no(cmd.tag, "[NONEXISTENT] No such mailbox");
+        const QByteArray name = mime::imapString(encodeMailboxUtf7(f->name), false);
+        if (!limited) {
+            untagged("QUOTAROOT " + name);
+            return ok(cmd.tag, "GETQUOTAROOT completed");
+        }
+        const auto line = quotaLine();
+        if (!line)
+            return serverBug(cmd.tag, QStringLiteral("cannot compute mailbox size"));
+        untagged("QUOTAROOT " + name + " \"\"");
+        untagged(*line);
+        return ok(cmd.tag, "GETQUOTAROOT completed");
+    }
+    if (!cmd.quotaRoot.isEmpty() || !limited)
+        return no(cmd.tag, "[NONEXISTENT] No such quota root");
+    const auto line = quotaLine();
+    if (!line)
+        return serverBug(cmd.tag, QStringLiteral("cannot compute mailbox size"));
+    untagged(*line);
+    ok(cmd.tag, "GETQUOTA completed");
+}
+
+} // namespace valv::imap
