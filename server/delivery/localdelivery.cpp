@@ -22,15 +22,9 @@ Result<void> LocalDelivery::deliver(const QByteArray &raw, const QList<store::Us
     m.bodyStructure = index.bodyStructure;
     m.body = index.body;
     for (const store::User &u : recipients) {
-        auto mailbox = m_opener->cached(u.id);
-        if (!mailbox) {
-            qCWarning(lcDelivery).noquote() << "cannot open mailbox of" << u.address << ":" << mailbox.error().message;
-            return makeError(int(DeliveryError::Store), mailbox.error().message);
-        }
-        auto r = (*mailbox)->append(folder, m);
+        auto r = m_commits.append(u.id, folder, m);
         if (!r) {
-            qCWarning(lcDelivery).noquote() << "cannot deliver to" << u.address << ":" << r.error().message;
-            m_opener->dropCached(u.id); // reopen next time: the connection may be broken
+            qCCritical(lcDelivery).noquote() << "cannot deliver to" << u.address << ":" << r.error().message;
             return makeError(int(DeliveryError::Store), r.error().message);
         }
         qCDebug(lcDelivery).noquote() << "delivered" << raw.size() << "bytes to" << u.address << "uid" << r->uid;

@@ -10,6 +10,7 @@
 //   see it twice — the SMTP rule that a 4xx never loses mail outranks a duplicate.
 #pragma once
 
+#include "delivery/groupcommit.h"
 #include "result.h"
 #include "store/configstore.h"
 #include "store/mailstorecache.h"
@@ -25,7 +26,7 @@ enum class DeliveryError { Store = 1 };
 
 class LocalDelivery {
 public:
-    explicit LocalDelivery(const store::MailStoreOpener *opener) : m_opener(opener) {}
+    explicit LocalDelivery(const store::MailStoreOpener *opener) : m_opener(opener), m_commits(opener) {}
 
     [[nodiscard]] Result<void> deliver(const QByteArray &raw, const QList<store::User> &recipients,
                                        const QString &folder = QStringLiteral("INBOX")) const;
@@ -36,6 +37,7 @@ public:
 
 private:
     const store::MailStoreOpener *m_opener;
+    mutable GroupCommit m_commits;
 };
 
 } // namespace valv::delivery

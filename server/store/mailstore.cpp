@@ -137,6 +137,14 @@ Result<Folder> MailStore::folder(const QString &name)
 
 Result<AppendResult> MailStore::append(const QString &folderName, const NewMessage &m)
 {
+    auto r = appendMany(folderName, {&m});
+    if (!r)
+        return r.error();
+    return r->first();
+}
+
+Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, const QList<const NewMessage *> &batch)
+{
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
@@ -146,33 +154,38 @@ Result<AppendResult> MailStore::append(const QString &folderName, const NewMessa
         return f.failed() ? dbError(f.error())
                           : makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(folderName));
     const qint64 folderId = f.integer(0);
-    const AppendResult res{uint32_t(f.integer(1)), uint32_t(f.integer(2))};
+    const auto uidValidity = uint32_t(f.integer(1));
+    auto uid = uint32_t(f.integer(2));
     const qint64 modseq = f.integer(3) + 1;
     f.reset();
 
-    Statement b = m_db->prepare("INSERT INTO blobs(data) VALUES(?)");
-    b.bind(1, m.raw);
-    if (auto r = b.exec(); !r)
-        return dbError(r.error());
-    const qint64 blobId = m_db->lastInsertId();
+    QList<AppendResult> results;
+    for (const NewMessage *m : batch) {
+        Statement b = m_db->prepare("INSERT INTO blobs(data) VALUES(?)");
+        b.bind(1, m->raw);
+        if (auto r = b.exec(); !r)
+            return dbError(r.error());
+        const qint64 blobId = m_db->lastInsertId();
 
-    Statement ins = m_db->prepare(
-        "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
-        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    const QDateTime date = m.internalDate.isValid() ? m.internalDate : QDateTime::currentDateTimeUtc();
-    ins.bindInt(1, folderId).bindInt(2, res.uid).bindInt(3, modseq).bindInt(4, date.toSecsSinceEpoch());
-    ins.bindInt(5, m.raw.size()).bindText(6, formatFlags(m.flags)).bindInt(7, blobId);
-    ins.bind(8, m.envelope).bind(9, m.bodyStructure).bind(10, m.body);
-    if (auto r = ins.exec(); !r)
-        return dbError(r.error());
+        Statement ins = m_db->prepare(
+            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        const QDateTime date = m->internalDate.isValid() ? m->internalDate : QDateTime::currentDateTimeUtc();
+        ins.bindInt(1, folderId).bindInt(2, uid).bindInt(3, modseq).bindInt(4, date.toSecsSinceEpoch());
+        ins.bindInt(5, m->raw.size()).bindText(6, formatFlags(m->flags)).bindInt(7, blobId);
+        ins.bind(8, m->envelope).bind(9, m->bodyStructure).bind(10, m->body);
+        if (auto r = ins.exec(); !r)
+            return dbError(r.error());
+        results.append(AppendResult{uidValidity, uid++});
+    }
 
-    Statement up = m_db->prepare("UPDATE folders SET uidnext = uidnext + 1, highestmodseq = ? WHERE id = ?");
-    up.bindInt(1, modseq).bindInt(2, folderId);
+    Statement up = m_db->prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
+    up.bindInt(1, uid).bindInt(2, modseq).bindInt(3, folderId);
     if (auto r = up.exec(); !r)
         return dbError(r.error());
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
-    return res;
+    return results;
 }
 
 Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)

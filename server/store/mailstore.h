@@ -107,6 +107,9 @@ public:
                                                   const QString &toFolder, bool move);
 
     [[nodiscard]] Result<AppendResult> append(const QString &folderName, const NewMessage &message);
+    // Several messages in one transaction and one fsync (group commit); all or none.
+    [[nodiscard]] Result<QList<AppendResult>> appendMany(const QString &folderName,
+                                                         const QList<const NewMessage *> &batch);
     // Metadata of every message in the folder, in UID order.
     [[nodiscard]] Result<QList<MessageMeta>> messages(qint64 folderId);
     [[nodiscard]] Result<QByteArray> raw(qint64 folderId, uint32_t uid);
