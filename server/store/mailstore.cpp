@@ -36,6 +36,10 @@ QList<QByteArray> MailStore::migrations()
         "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;"
         "CREATE INDEX messages_modseq ON messages(folder_id, modseq);"
         "CREATE INDEX messages_blob ON messages(blob_id);",
+        // 3: QRESYNC (RFC 7162 §3.2.5): which UIDs went away at which modseq.
+        "CREATE TABLE expunged(folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
+        " uid INTEGER NOT NULL, modseq INTEGER NOT NULL, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
+        "CREATE INDEX expunged_modseq ON expunged(folder_id, modseq);",
     };
 }
 
@@ -232,30 +236,69 @@ Result<MailStore::Structure> MailStore::structure(qint64 folderId, uint32_t uid)
     return s;
 }
 
-Result<uint64_t> MailStore::setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags)
+Result<uint64_t> MailStore::setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags,
+                                     std::optional<uint64_t> unchangedSince)
 {
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
-    Statement f = m_db->prepare("SELECT highestmodseq FROM folders WHERE id = ?");
-    f.bindInt(1, folderId);
-    if (!f.next())
-        return makeError(int(MailError::NoSuchFolder), QStringLiteral("no such folder"));
-    const qint64 modseq = f.integer(0) + 1;
-    f.reset();
+    if (unchangedSince) {
+        // RFC 7162 §3.1.3: the check and the change are one atomic step.
+        Statement cur = m_db->prepare("SELECT modseq FROM messages WHERE folder_id = ? AND uid = ?");
+        cur.bindInt(1, folderId).bindInt(2, uid);
+        if (!cur.next())
+            return makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
+        if (uint64_t(cur.integer(0)) > *unchangedSince)
+            return makeError(int(MailError::Modified), QStringLiteral("modified since %1").arg(*unchangedSince));
+    }
+    const auto modseq = bumpModSeq(folderId);
+    if (!modseq)
+        return modseq.error();
     Statement st = m_db->prepare("UPDATE messages SET flags = ?, modseq = ? WHERE folder_id = ? AND uid = ?");
-    st.bindText(1, formatFlags(flags)).bindInt(2, modseq).bindInt(3, folderId).bindInt(4, uid);
+    st.bindText(1, formatFlags(flags)).bindInt(2, qint64(*modseq)).bindInt(3, folderId).bindInt(4, uid);
     if (auto r = st.exec(); !r)
         return dbError(r.error());
     if (m_db->changes() == 0)
         return makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
-    Statement up = m_db->prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
-    up.bindInt(1, modseq).bindInt(2, folderId);
-    if (auto r = up.exec(); !r)
-        return dbError(r.error());
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
-    return uint64_t(modseq);
+    return *modseq;
+}
+
+Result<uint64_t> MailStore::bumpModSeq(qint64 folderId)
+{
+    Statement up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
+    up.bindInt(1, folderId);
+    if (auto r = up.exec(); !r)
+        return dbError(r.error());
+    if (m_db->changes() == 0)
+        return makeError(int(MailError::NoSuchFolder), QStringLiteral("no such folder"));
+    Statement get = m_db->prepare("SELECT highestmodseq FROM folders WHERE id = ?");
+    get.bindInt(1, folderId);
+    if (!get.next())
+        return dbError(get.error());
+    return uint64_t(get.integer(0));
+}
+
+Result<void> MailStore::recordExpunge(qint64 folderId, uint32_t uid, uint64_t modseq)
+{
+    Statement st = m_db->prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES(?, ?, ?)");
+    st.bindInt(1, folderId).bindInt(2, uid).bindInt(3, qint64(modseq));
+    if (auto r = st.exec(); !r)
+        return dbError(r.error());
+    return {};
+}
+
+Result<QList<uint32_t>> MailStore::expungedSince(qint64 folderId, uint64_t modseq)
+{
+    Statement st = m_db->prepare("SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid");
+    st.bindInt(1, folderId).bindInt(2, qint64(modseq));
+    QList<uint32_t> out;
+    while (st.next())
+        out.append(uint32_t(st.integer(0)));
+    if (st.failed())
+        return dbError(st.error());
+    return out;
 }
 
 Result<void> MailStore::dropBlobsIfUnused(const QList<qint64> &blobIds)
@@ -293,18 +336,19 @@ Result<QList<uint32_t>> MailStore::expungeDeleted(qint64 folderId, const std::op
     sel.reset();
     if (uids.isEmpty())
         return uids;
+    const auto modseq = bumpModSeq(folderId);
+    if (!modseq)
+        return modseq.error();
     for (uint32_t uid : uids) {
         Statement del = m_db->prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
         del.bindInt(1, folderId).bindInt(2, uid);
         if (auto r = del.exec(); !r)
             return dbError(r.error());
+        if (auto r = recordExpunge(folderId, uid, *modseq); !r)
+            return r.error();
     }
     if (auto r = dropBlobsIfUnused(blobIds); !r)
         return r.error();
-    Statement up = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
-    up.bindInt(1, folderId);
-    if (auto r = up.exec(); !r)
-        return dbError(r.error());
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
     return uids;
@@ -376,13 +420,17 @@ Result<void> MailStore::renameFolder(const QString &from, const QString &to)
         if (auto r = ins.exec(); !r)
             return dbError(r.error());
         const qint64 newId = m_db->lastInsertId();
+        const auto modseq = bumpModSeq(src->id);
+        if (!modseq)
+            return modseq.error();
+        Statement gone = m_db->prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq)"
+                                       " SELECT folder_id, uid, ? FROM messages WHERE folder_id = ?");
+        gone.bindInt(1, qint64(*modseq)).bindInt(2, src->id);
+        if (auto r = gone.exec(); !r)
+            return dbError(r.error());
         Statement mv = m_db->prepare("UPDATE messages SET folder_id = ? WHERE folder_id = ?");
         mv.bindInt(1, newId).bindInt(2, src->id);
         if (auto r = mv.exec(); !r)
-            return dbError(r.error());
-        Statement bump = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
-        bump.bindInt(1, src->id);
-        if (auto r = bump.exec(); !r)
             return dbError(r.error());
     } else {
         // Children are "<from>/…"; compared exactly (LIKE would fold ASCII case).
@@ -444,6 +492,13 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
     f.reset();
     if (toId == fromFolderId && move)
         return makeError(int(MailError::Invalid), QStringLiteral("cannot move messages into their own folder"));
+    std::optional<uint64_t> sourceModSeq;
+    if (move) {
+        auto bumped = bumpModSeq(fromFolderId);
+        if (!bumped)
+            return bumped.error();
+        sourceModSeq = *bumped;
+    }
     for (uint32_t uid : uids) {
         Statement cp = m_db->prepare(
             "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
@@ -460,18 +515,14 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
             del.bindInt(1, fromFolderId).bindInt(2, uid);
             if (auto r = del.exec(); !r)
                 return dbError(r.error());
+            if (auto r = recordExpunge(fromFolderId, uid, *sourceModSeq); !r)
+                return r.error();
         }
     }
     Statement up = m_db->prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
     up.bindInt(1, next).bindInt(2, modseq).bindInt(3, toId);
     if (auto r = up.exec(); !r)
         return dbError(r.error());
-    if (move && !result.uids.isEmpty()) {
-        Statement bump = m_db->prepare("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?");
-        bump.bindInt(1, fromFolderId);
-        if (auto r = bump.exec(); !r)
-            return dbError(r.error());
-    }
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
     return result;

@@ -23,7 +23,7 @@
 
 namespace valv::store {
 
-enum class MailError { Db = 1, NoSuchFolder, NoSuchMessage, Exists, Invalid };
+enum class MailError { Db = 1, NoSuchFolder, NoSuchMessage, Exists, Invalid, Modified };
 
 struct Folder {
     qint64 id = 0;
@@ -117,8 +117,12 @@ public:
         QByteArray envelope, bodyStructure, body;
     };
     [[nodiscard]] Result<Structure> structure(qint64 folderId, uint32_t uid);
-    // Replaces the flag set; returns the new modseq.
-    [[nodiscard]] Result<uint64_t> setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags);
+    // Replaces the flag set; returns the new modseq. With `unchangedSince` (RFC 7162
+    // UNCHANGEDSINCE), fails with Modified when the message's modseq is higher.
+    [[nodiscard]] Result<uint64_t> setFlags(qint64 folderId, uint32_t uid, const QList<QByteArray> &flags,
+                                            std::optional<uint64_t> unchangedSince = std::nullopt);
+    // UIDs expunged (or moved away) after `modseq`, ascending (RFC 7162 VANISHED).
+    [[nodiscard]] Result<QList<uint32_t>> expungedSince(qint64 folderId, uint64_t modseq);
 
     // Removes every message flagged \Deleted (only those among `onlyUids` when given,
     // for UID EXPUNGE); returns their UIDs (ascending).
@@ -131,6 +135,9 @@ public:
 private:
     MailStore() = default;
     [[nodiscard]] Result<void> dropBlobsIfUnused(const QList<qint64> &blobIds);
+    // Inside a transaction: the folder's next modseq.
+    [[nodiscard]] Result<uint64_t> bumpModSeq(qint64 folderId);
+    [[nodiscard]] Result<void> recordExpunge(qint64 folderId, uint32_t uid, uint64_t modseq);
     std::unique_ptr<Database> m_db;
 };
 

@@ -18,6 +18,9 @@ private slots:
     void appendAndRead();
     void flagsAndModseq();
     void expunge();
+    void folderManagement();
+    void copyAndMove();
+    void condstore();
     void wrongKey();
     void encryptedOnDisk();
     void migratesOlderSchema();
@@ -129,6 +132,84 @@ void TestMailStore::expunge()
     QCOMPARE(m_store->expungeDeleted(inbox)->size(), 0);
     // UIDs are never reused after an expunge.
     QCOMPARE(m_store->append("INBOX", message("new"))->uid, 5u);
+}
+
+void TestMailStore::folderManagement()
+{
+    QVERIFY(m_store->createFolder("Work").ok());
+    QVERIFY(m_store->createFolder("Work/Projects", "\\Flagged").ok());
+    QCOMPARE(m_store->createFolder("Work").error().code, int(MailError::Exists));
+    QCOMPARE(m_store->createFolder("bad//name").error().code, int(MailError::Invalid));
+    QVERIFY(m_store->append("Work/Projects", message("p")).ok());
+    // Renaming moves the children along and keeps their messages.
+    QVERIFY(m_store->renameFolder("Work", "Job").ok());
+    QCOMPARE(m_store->folder("Work").error().code, int(MailError::NoSuchFolder));
+    QCOMPARE(m_store->folder("Job/Projects")->messages, 1u);
+    QCOMPARE(m_store->folder("Job/Projects")->specialUse, QString("\\Flagged"));
+    QVERIFY(m_store->createFolder("Jobs").ok()); // a sibling with a common prefix is not a child
+    QVERIFY(m_store->renameFolder("Job", "Old").ok());
+    QVERIFY(m_store->folder("Jobs").ok());
+    QCOMPARE(m_store->renameFolder("Old", "Jobs").error().code, int(MailError::Exists));
+    // INBOX rename: messages move, INBOX stays and is empty.
+    QVERIFY(m_store->append("INBOX", message("a")).ok());
+    const Folder inboxBefore = *m_store->folder("INBOX");
+    QVERIFY(m_store->renameFolder("INBOX", "Saved").ok());
+    QCOMPARE(m_store->folder("Saved")->messages, 1u);
+    QCOMPARE(m_store->folder("INBOX")->messages, 0u);
+    QCOMPARE(*m_store->expungedSince(inboxBefore.id, inboxBefore.highestModSeq), QList<uint32_t>{1});
+    QCOMPARE(m_store->append("INBOX", message("b"))->uid, 2u); // INBOX's UIDs go on
+    // Subscriptions and deletion.
+    QVERIFY(m_store->setSubscribed("Jobs", false).ok());
+    QVERIFY(!m_store->folder("Jobs")->subscribed);
+    QCOMPARE(m_store->setSubscribed("Nope", true).error().code, int(MailError::NoSuchFolder));
+    QVERIFY(m_store->deleteFolder("Old/Projects").ok());
+    QCOMPARE(m_store->folder("Old/Projects").error().code, int(MailError::NoSuchFolder));
+    QVERIFY(m_store->folder("Old").ok()); // the parent stays
+}
+
+void TestMailStore::copyAndMove()
+{
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(m_store->append("INBOX", message(QByteArray::number(i))).ok());
+    const Folder inbox = *m_store->folder("INBOX");
+    auto copied = m_store->copyMessages(inbox.id, {1, 3, 99}, "Archive", false);
+    QVERIFY(copied.ok());
+    QCOMPARE(copied->uidValidity, m_store->folder("Archive")->uidValidity);
+    QCOMPARE(copied->uids, (QList<std::pair<uint32_t, uint32_t>>{{1, 1}, {3, 2}})); // 99 does not exist
+    QCOMPARE(m_store->folder("INBOX")->messages, 3u);
+    QCOMPARE(*m_store->raw(m_store->folder("Archive")->id, 2), message("2").raw);
+    auto moved = m_store->copyMessages(inbox.id, {2}, "Trash", true);
+    QCOMPARE(moved->uids, (QList<std::pair<uint32_t, uint32_t>>{{2, 1}}));
+    QCOMPARE(m_store->folder("INBOX")->messages, 2u);
+    QCOMPARE(*m_store->expungedSince(inbox.id, inbox.highestModSeq), QList<uint32_t>{2});
+    // Shared bytes survive the original's expunge.
+    QVERIFY(m_store->setFlags(inbox.id, 1, {"\\Deleted"}).ok());
+    QCOMPARE(*m_store->expungeDeleted(inbox.id), QList<uint32_t>{1});
+    QCOMPARE(*m_store->raw(m_store->folder("Archive")->id, 1), message("0").raw);
+    QCOMPARE(m_store->copyMessages(inbox.id, {3}, "INBOX", true).error().code, int(MailError::Invalid));
+    QCOMPARE(m_store->copyMessages(inbox.id, {3}, "Nope", false).error().code, int(MailError::NoSuchFolder));
+    QVERIFY(*m_store->totalSize() > 0);
+}
+
+void TestMailStore::condstore()
+{
+    QVERIFY(m_store->append("INBOX", message("x")).ok());
+    QVERIFY(m_store->append("INBOX", message("y")).ok());
+    const Folder inbox = *m_store->folder("INBOX");
+    const uint64_t before = inbox.highestModSeq;
+    auto m1 = m_store->setFlags(inbox.id, 1, {"\\Seen"}, before);
+    QVERIFY(m1.ok());
+    QCOMPARE(*m1, before + 1);
+    // Message 1 changed after `before`: a conditional store against `before` fails.
+    auto again = m_store->setFlags(inbox.id, 1, {"\\Flagged"}, before);
+    QCOMPARE(again.error().code, int(MailError::Modified));
+    QCOMPARE(m_store->messages(inbox.id)->first().flags, QList<QByteArray>{"\\Seen"});
+    QVERIFY(m_store->setFlags(inbox.id, 2, {"\\Deleted"}).ok());
+    const uint64_t beforeExpunge = m_store->folder("INBOX")->highestModSeq;
+    QVERIFY(m_store->expungeDeleted(inbox.id).ok());
+    QVERIFY(m_store->folder("INBOX")->highestModSeq > beforeExpunge);
+    QCOMPARE(*m_store->expungedSince(inbox.id, beforeExpunge), QList<uint32_t>{2});
+    QCOMPARE(m_store->expungedSince(inbox.id, m_store->folder("INBOX")->highestModSeq)->size(), 0);
 }
 
 void TestMailStore::wrongKey()
