@@ -56,7 +56,7 @@ void ImapSession::shutdown()
 
 QByteArray ImapSession::capabilities() const
 {
-    QByteArray caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UNSELECT UIDPLUS MOVE QUOTA QUOTA=RES-STORAGE"
+    QByteArray caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE"
                       " APPENDLIMIT=" + QByteArray::number(m_ctx.limits.maxMessageSize) + " BINARY";
     const bool tls = sink()->isEncrypted();
     if (!tls && m_tlsAvailable)
@@ -219,8 +219,14 @@ void ImapSession::dispatch(const Command &cmd)
         return bad(cmd.tag, "Log in first");
     switch (cmd.name) {
     // [mailboxes-dispatch-begin]
+    case N::Create: return cmdCreate(cmd);
+    case N::Delete: return cmdDelete(cmd);
+    case N::Rename: return cmdRename(cmd);
+    case N::Subscribe:
+    case N::Unsubscribe: return cmdSubscribe(cmd);
     case N::List:
     case N::Lsub: return cmdList(cmd);
+    case N::Namespace: return cmdNamespace(cmd);
     case N::Status: return cmdStatus(cmd);
     // [mailboxes-dispatch-end]
     case N::Select:
@@ -240,6 +246,9 @@ void ImapSession::dispatch(const Command &cmd)
         return bad(cmd.tag, "No mailbox selected");
     switch (cmd.name) {
     // [search-dispatch-begin]
+    case N::Search: return cmdSearch(cmd);
+    case N::Sort: return cmdSort(cmd);
+    case N::Thread: return cmdThread(cmd);
     // [search-dispatch-end]
     case N::Fetch: return cmdFetch(cmd);
     case N::Store: return cmdStore(cmd);

@@ -68,11 +68,30 @@ private:
     void cmdLogout(const Command &cmd);
     // commands/mailboxes.cpp: CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE LIST LSUB NAMESPACE STATUS
     // [mailboxes-decl-begin]
-    void cmdList(const Command &cmd);
+    void cmdCreate(const Command &cmd);
+    void cmdDelete(const Command &cmd);
+    void cmdRename(const Command &cmd);
+    void cmdSubscribe(const Command &cmd); // and UNSUBSCRIBE
+    void cmdList(const Command &cmd);      // and LSUB
+    void cmdNamespace(const Command &cmd);
     void cmdStatus(const Command &cmd);
+    // A mailbox name as sent: modified UTF-7, or UTF-8 after ENABLE UTF8=ACCEPT.
+    [[nodiscard]] QByteArray mailboxName(const QString &name) const;
+    // "STATUS name (...)" for `items` (already checked); nullopt + *error on store failure.
+    [[nodiscard]] std::optional<QByteArray> statusData(const store::Folder &f, const QList<QByteArray> &items,
+                                                       QString *error);
+    [[nodiscard]] bool createParents(const QByteArray &tag, const QString &name);
+    void replyStoreError(const QByteArray &tag, const Error &error);
     // [mailboxes-decl-end]
     // commands/search.cpp: SEARCH SORT THREAD (+ imap/searchengine, imap/sortthread)
     // [search-decl-begin]
+    void cmdSearch(const Command &cmd);
+    void cmdSort(const Command &cmd);
+    void cmdThread(const Command &cmd);
+    // Runs cmd.searchKey over m_messages; on failure answers the command and returns nullopt.
+    [[nodiscard]] std::optional<QList<int>> searchIndexes(const Command &cmd, uint64_t *highestModSeq);
+    // RFC 5182: the result a SAVE keeps ("$"), from indexes into m_messages.
+    void saveSearchResult(const QList<int> &indexes);
     // [search-decl-end]
     // commands/append.cpp
     void cmdAppend(const Command &cmd);
@@ -86,6 +105,14 @@ private:
     void cmdEnable(const Command &cmd);
     void cmdId(const Command &cmd);
     void cmdQuota(const Command &cmd);
+    // commands/condstore.cpp (RFC 7162)
+    void enableCondstore();
+    void qresyncSelect(const Command::Qresync &params);
+    void fetchVanished(const Command &cmd);
+    // "FLAGS (...)", plus " MODSEQ (n)" once CONDSTORE is on.
+    [[nodiscard]] QByteArray flagsItem(const store::MessageMeta &meta) const;
+    // Reports UIDs gone from the snapshot: VANISHED under QRESYNC, else EXPUNGE per message.
+    void reportExpunged(const QList<uint32_t> &uids);
     // commands/mailbox.cpp
     void cmdSelect(const Command &cmd);
     void cmdClose(const Command &cmd);
@@ -135,6 +162,8 @@ private:
     CommandName m_current = CommandName::Noop; // the command being answered
     bool m_currentUid = false;
     bool m_changedBySelf = false;     // this command changed flags others should hear of
+    bool m_condstore = false;         // RFC 7162 CONDSTORE active in this session
+    bool m_qresync = false;           // RFC 7162 QRESYNC enabled
 };
 
 } // namespace valv::imap

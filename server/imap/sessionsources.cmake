@@ -6,9 +6,13 @@ add_library(valv_imap STATIC
     commands/mailboxes.cpp
     commands/fetch.cpp
     commands/store.cpp
+    commands/search.cpp
+    searchengine.cpp
+    sortthread.cpp
     commands/append.cpp
     commands/copymove.cpp
     commands/idle.cpp
     commands/misc.cpp
+    commands/condstore.cpp
 )
 target_link_libraries(valv_imap PUBLIC valv_imap_parser valv_core valv_store valv_mime)

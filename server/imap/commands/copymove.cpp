@@ -49,13 +49,7 @@ void ImapSession::cmdCopyMove(const Command &cmd)
     // RFC 6851 §4.3: COPYUID goes in an untagged OK, then the EXPUNGEs, then the tagged OK.
     if (!copyUid.isEmpty())
         untagged("OK " + copyUid + "Moved");
-    for (qsizetype k = indexes->size() - 1; k >= 0; --k) {
-        const int i = (*indexes)[k];
-        if (!from.contains(m_messages[i].uid))
-            continue;
-        untagged(QByteArray::number(i + 1) + " EXPUNGE");
-        m_messages.removeAt(i);
-    }
+    reportExpunged(from);
     announceChange(m_folder.name);
     ok(cmd.tag, cmd.uid ? "UID MOVE completed" : "MOVE completed");
 }

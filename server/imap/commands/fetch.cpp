@@ -78,18 +78,25 @@ bool setsSeen(const FetchAtt &a)
 
 void ImapSession::cmdFetch(const Command &cmd)
 {
-    if (cmd.changedSince || cmd.vanished)
-        return bad(cmd.tag, "CHANGEDSINCE/VANISHED need CONDSTORE/QRESYNC, which this server does not offer");
+    if (cmd.vanished && (!m_qresync || !cmd.uid || !cmd.changedSince))
+        return bad(cmd.tag, "VANISHED needs QRESYNC enabled, UID FETCH and CHANGEDSINCE (RFC 7162 §3.2.6)");
     for (const FetchAtt &a : cmd.fetchAtts) {
         using K = FetchAtt::Kind;
-        if (a.kind == K::ModSeq || a.kind == K::EmailId || a.kind == K::ThreadId || a.kind == K::SaveDate
-            || a.kind == K::Preview)
+        if (a.kind == K::EmailId || a.kind == K::ThreadId || a.kind == K::SaveDate || a.kind == K::Preview)
             return bad(cmd.tag, "FETCH item not offered by this server");
+        if (a.kind == K::ModSeq)
+            enableCondstore();
     }
+    if (cmd.changedSince)
+        enableCondstore();
     const auto indexes = resolve(cmd.sequence, cmd.uid);
     if (!indexes)
         return bad(cmd.tag, "Invalid message sequence set");
+    if (cmd.vanished)
+        fetchVanished(cmd);
     for (int i : *indexes) {
+        if (cmd.changedSince && m_messages[i].modSeq <= *cmd.changedSince)
+            continue; // RFC 7162 §3.1.4.1
         QByteArray out;
         QString error;
         if (!fetchOne(i, cmd, out, error)) {
@@ -161,6 +168,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
             askedFlags = true;
             items << "FLAGS (" + meta.flags.join(' ') + ")";
             break;
+        case K::ModSeq: break; // added once, below
         case K::InternalDate: items << "INTERNALDATE " + internalDate(meta.internalDate); break;
         case K::Rfc822Size: items << "RFC822.SIZE " + QByteArray::number(meta.size); break;
         case K::Envelope:
@@ -234,6 +242,10 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
     }
     if (flagsChanged && !askedFlags)
         items << "FLAGS (" + meta.flags.join(' ') + ")";
+    // RFC 7162 §3.1.4.1/§3.1.5: MODSEQ when asked, with CHANGEDSINCE, or with flag changes.
+    const bool askedModSeq = std::any_of(cmd.fetchAtts.begin(), cmd.fetchAtts.end(), [](const FetchAtt &a) { return a.kind == K::ModSeq; });
+    if (m_condstore && (askedModSeq || cmd.changedSince || flagsChanged))
+        items << "MODSEQ (" + QByteArray::number(meta.modSeq) + ")";
     out = "* " + QByteArray::number(index + 1) + " FETCH (" + items.join(' ') + ")\r\n";
     return true;
 }

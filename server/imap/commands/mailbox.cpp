@@ -6,15 +6,14 @@
 
 namespace valv::imap {
 
-namespace {
-QByteArray flagList(const QList<QByteArray> &flags) { return "(" + flags.join(' ') + ")"; }
-} // namespace
-
 void ImapSession::cmdSelect(const Command &cmd)
 {
     const bool examine = cmd.name == CommandName::Examine;
-    if (cmd.condstore || cmd.qresync)
-        return bad(cmd.tag, "CONDSTORE/QRESYNC are not offered by this server");
+    if (cmd.qresync && !m_qresync)
+        return bad(cmd.tag, "ENABLE QRESYNC first (RFC 7162 §3.2.5)");
+    // RFC 7162 §3.2.11: with QRESYNC, leaving a selected mailbox is announced.
+    if (m_qresync && m_state == State::Selected)
+        untagged("OK [CLOSED] Previous mailbox closed");
     // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
     m_state = State::Authenticated;
     m_messages.clear();
@@ -45,6 +44,12 @@ void ImapSession::cmdSelect(const Command &cmd)
     untagged("OK [UIDNEXT " + QByteArray::number(m_folder.uidNext) + "] Predicted next UID");
     untagged(examine ? QByteArray("OK [PERMANENTFLAGS ()] Read-only mailbox")
                      : QByteArray("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted"));
+    if (cmd.condstore || cmd.qresync)
+        m_condstore = true;
+    if (m_condstore)
+        untagged("OK [HIGHESTMODSEQ " + QByteArray::number(m_folder.highestModSeq) + "] Highest");
+    if (cmd.qresync)
+        qresyncSelect(*cmd.qresync);
     ok(cmd.tag, examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
 }
 
@@ -103,13 +108,12 @@ void ImapSession::syncSelected(bool allowExpunge)
         QSet<uint32_t> present;
         for (const store::MessageMeta &m : fresh)
             present.insert(m.uid);
-        // Highest sequence number first, so each number is right when the client reads it.
-        for (qsizetype i = m_messages.size() - 1; i >= 0; --i) {
-            if (!present.contains(m_messages[i].uid)) {
-                untagged(QByteArray::number(i + 1) + " EXPUNGE");
-                m_messages.removeAt(i);
-            }
+        QList<uint32_t> gone;
+        for (const store::MessageMeta &m : std::as_const(m_messages)) {
+            if (!present.contains(m.uid))
+                gone << m.uid;
         }
+        reportExpunged(gone);
     }
     // Flag changes of messages we know; then new arrivals.
     qsizetype j = 0;
@@ -118,8 +122,8 @@ void ImapSession::syncSelected(bool allowExpunge)
             ++j;
         if (j < fresh.size() && fresh[j].uid == m_messages[i].uid && fresh[j].modSeq != m_messages[i].modSeq) {
             m_messages[i] = fresh[j];
-            untagged(QByteArray::number(i + 1) + " FETCH (UID " + QByteArray::number(fresh[j].uid) + " FLAGS "
-                     + flagList(fresh[j].flags) + ")");
+            untagged(QByteArray::number(i + 1) + " FETCH (UID " + QByteArray::number(fresh[j].uid) + ' '
+                     + flagsItem(fresh[j]) + ")");
         }
     }
     const uint32_t last = m_messages.isEmpty() ? 0 : m_messages.last().uid;

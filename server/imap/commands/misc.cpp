@@ -14,7 +14,7 @@ namespace valv::imap {
 void ImapSession::cmdEnable(const Command &cmd)
 {
     // Only extensions whose behaviour changes after ENABLE and that this server has.
-    static const QSet<QByteArray> supported = {"UTF8=ACCEPT"};
+    static const QSet<QByteArray> supported = {"UTF8=ACCEPT", "CONDSTORE", "QRESYNC"};
     QList<QByteArray> enabled;
     for (const QByteArray &cap : cmd.capabilities) {
         if (supported.contains(cap) && !m_enabled.contains(cap)) {
@@ -22,6 +22,10 @@ void ImapSession::cmdEnable(const Command &cmd)
             enabled << cap;
         }
     }
+    if (m_enabled.contains("QRESYNC"))
+        m_qresync = true; // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE
+    if (m_enabled.contains("CONDSTORE") || m_qresync)
+        enableCondstore();
     untagged("ENABLED" + (enabled.isEmpty() ? QByteArray() : " " + enabled.join(' ')));
     ok(cmd.tag, "ENABLE completed");
 }

@@ -25,7 +25,7 @@ bool sameFlag(const QByteArray &a, const QByteArray &b) { return a.compare(b, Qt
 void ImapSession::cmdStore(const Command &cmd)
 {
     if (cmd.store.unchangedSince)
-        return bad(cmd.tag, "UNCHANGEDSINCE needs CONDSTORE, which this server does not offer");
+        enableCondstore();
     if (m_readOnly)
         return no(cmd.tag, "[READ-ONLY] Mailbox is read-only");
     QList<QByteArray> wanted;
@@ -38,6 +38,7 @@ void ImapSession::cmdStore(const Command &cmd)
     const auto indexes = resolve(cmd.sequence, cmd.uid);
     if (!indexes)
         return bad(cmd.tag, "Invalid message sequence set");
+    QList<uint32_t> modified; // RFC 7162 §3.1.3: failed UNCHANGEDSINCE conditions
     for (int i : *indexes) {
         store::MessageMeta &meta = m_messages[i];
         QList<QByteArray> flags;
@@ -57,19 +58,30 @@ void ImapSession::cmdStore(const Command &cmd)
             }
             break;
         }
-        if (flags != meta.flags) {
-            auto modseq = m_mail->setFlags(m_folder.id, meta.uid, flags);
+        const bool conditional = cmd.store.unchangedSince.has_value();
+        if (flags != meta.flags || conditional) {
+            auto modseq = m_mail->setFlags(m_folder.id, meta.uid, flags, cmd.store.unchangedSince);
+            if (!modseq && modseq.error().code == int(store::MailError::Modified)) {
+                modified << (cmd.uid ? meta.uid : uint32_t(i + 1));
+                continue;
+            }
             if (!modseq)
                 return serverBug(cmd.tag, modseq.error().message);
             meta.flags = flags;
             meta.modSeq = *modseq;
         }
-        if (!cmd.store.silent) {
+        // §3.1.3: with CONDSTORE, .SILENT still reports MODSEQ of changed messages.
+        if (!cmd.store.silent || m_condstore) {
             QByteArray line = QByteArray::number(i + 1) + " FETCH (";
             if (cmd.uid)
                 line += "UID " + QByteArray::number(meta.uid) + " ";
-            untagged(line + "FLAGS (" + meta.flags.join(' ') + "))");
+            untagged(line + (cmd.store.silent ? "MODSEQ (" + QByteArray::number(meta.modSeq) + ")" : flagsItem(meta)) + ")");
         }
+    }
+    if (!modified.isEmpty()) {
+        announceChange(m_folder.name);
+        std::sort(modified.begin(), modified.end());
+        return ok(cmd.tag, "[MODIFIED " + compressSet(modified) + "] Conditional STORE failed");
     }
     announceChange(m_folder.name);
     ok(cmd.tag, cmd.uid ? "UID STORE completed" : "STORE completed");
