@@ -57,6 +57,7 @@ void ImapSession::shutdown()
 QByteArray ImapSession::capabilities() const
 {
     QByteArray caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE"
+                      " NAMESPACE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE"
                       " APPENDLIMIT=" + QByteArray::number(m_ctx.limits.maxMessageSize) + " BINARY";
     const bool tls = sink()->isEncrypted();
     if (!tls && m_tlsAvailable)

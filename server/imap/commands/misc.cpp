@@ -14,7 +14,7 @@ namespace valv::imap {
 void ImapSession::cmdEnable(const Command &cmd)
 {
     // Only extensions whose behaviour changes after ENABLE and that this server has.
-    static const QSet<QByteArray> supported = {"UTF8=ACCEPT", "CONDSTORE", "QRESYNC"};
+    static const QSet<QByteArray> supported = {"CONDSTORE", "QRESYNC"};
     QList<QByteArray> enabled;
     for (const QByteArray &cap : cmd.capabilities) {
         if (supported.contains(cap) && !m_enabled.contains(cap)) {
