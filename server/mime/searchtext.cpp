@@ -150,7 +150,8 @@ SearchText searchText(const QByteArray &raw, SearchParts parts, qsizetype maxBod
     for (const HeaderField &f : top.fields) {
         if (f.colon < 0)
             continue;
-        out.headers.append(SearchHeader{fieldName(raw, f), decodeHeaderText(fieldValue(raw, f))});
+        // Folding whitespace is not content: "a\r\n  b" matches "a b".
+        out.headers.append(SearchHeader{fieldName(raw, f), decodeHeaderText(fieldValue(raw, f)).simplified()});
     }
     if (parts == SearchParts::Headers)
         return out;

@@ -3,7 +3,8 @@
 // SORT and THREAD (RFC 5256) order by. Pure: bytes in, text out.
 //
 // Implementation notes
-// - Header values are unfolded and RFC 2047-decoded (GMime); raw 8-bit values are taken
+// - Header values are unfolded, RFC 2047-decoded (GMime) and whitespace-simplified (runs
+//   of spaces/tabs become one space); raw 8-bit values are taken
 //   as UTF-8 when valid, else converted by GMime's fallback charsets.
 // - Body text is every text/* leaf (and a part with no Content-Type, which RFC 2045
 //   makes text/plain) with its Content-Transfer-Encoding removed and its charset

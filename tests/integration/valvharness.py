@@ -724,3 +724,79 @@ def envelope_fields(env):
         "date": env[0], "subject": env[1], "from": first,
         "to": env[5], "message-id": env[9],
     }
+
+
+# --------------------------------------------------------------------------- bulk + sync helpers
+
+def send_many(srv, sender, rcpt, messages):
+    """Deliver each of messages (bytes) to rcpt, one SMTP transaction each, one session."""
+    s = srv.smtp()
+    try:
+        for data in messages:
+            refused = s.sendmail(sender, [rcpt], data)
+            assert not refused, f"recipients refused: {refused}"
+    finally:
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+
+_LIST_RE = re.compile(rb'^\((?P<attrs>[^)]*)\) (?P<delim>NIL|"(?:[^"\\]|\\.)*") (?P<name>.*)$')
+
+
+def list_mailboxes(conn, ref='""', pattern='"*"'):
+    """LIST via imaplib -> {name(str, as sent): set of attributes (lowercase str)}."""
+    typ, data = conn.list(ref, pattern)
+    assert typ == "OK", f"LIST -> {typ} {data!r}"
+    out = {}
+    for item in data:
+        if item is None:
+            continue
+        if isinstance(item, tuple):  # name sent as a literal
+            m = _LIST_RE.match(item[0].rsplit(b" {", 1)[0] + b' ""')
+            name = item[1]
+        else:
+            m = _LIST_RE.match(item)
+            assert m, f"unparsable LIST response {item!r}"
+            name = m.group("name")
+            if name.startswith(b'"'):
+                name = re.sub(rb'\\(.)', rb'\1', name[1:-1])
+        out[name.decode("utf-8")] = {a.lower() for a in
+                                     m.group("attrs").decode().split()}
+    return out
+
+
+def mailbox_state(conn, mailbox, readonly=True):
+    """EXAMINE mailbox -> {uidvalidity, uidnext, messages: {uid: (flags, size, message-id)}}."""
+    exists = select(conn, mailbox, readonly=readonly)
+    uv = conn.response("UIDVALIDITY")[1][0]
+    un = conn.response("UIDNEXT")[1][0]
+    msgs = {}
+    if exists:
+        for _, it in fetch(conn, "1:*",
+                           "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"):
+            mid = header_value(it["BODY[HEADER.FIELDS (MESSAGE-ID)]"], "Message-ID")
+            flags = frozenset(f.decode() for f in it["FLAGS"]) - {"\\Recent"}
+            msgs[int(it["UID"])] = (flags, int(it["RFC822.SIZE"]), mid)
+    assert len(msgs) == exists, f"{mailbox}: EXISTS {exists} but {len(msgs)} FETCH responses"
+    return {"uidvalidity": int(uv) if uv else None, "uidnext": int(un) if un else None,
+            "messages": msgs}
+
+
+def account_state(srv, user, password):
+    """mailbox_state of every mailbox LIST shows (read-only, so nothing changes)."""
+    with srv.login(user, password) as im:
+        return {name: mailbox_state(im, f'"{name}"')
+                for name, attrs in list_mailboxes(im).items() if "\\noselect" not in attrs}
+
+
+def maildir_state(root):
+    """{relative path of every file under root except the sync tools' state: sha256}."""
+    import hashlib
+    root = pathlib.Path(root)
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out

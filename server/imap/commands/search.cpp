@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// RFC 9051 §6.4.4 SEARCH and §6.4.9 UID SEARCH; RFC 4731 ESEARCH (SEARCH RETURN);
+// RFC 5182 SEARCHRES (RETURN (SAVE), "$"); RFC 5256 SORT and THREAD; RFC 5267 ESORT
+// (SORT RETURN); RFC 7162 §3.1.5 the (MODSEQ n) that follows a search using MODSEQ.
+//
+// Implementation notes
+// - The search runs over the m_messages snapshot; message bytes are read from the store
+//   only for messages whose metadata cannot decide (see imap/searchengine.h).
+// - One query reads at most kMaxQueryBytes of stored mail for SEARCH and as much again
+//   for SORT/THREAD headers; past that the command fails with NO [LIMIT] instead of
+//   running unbounded.
+// - A search that fails while RETURN (SAVE) was asked resets "$" to empty (RFC 5182 §2.1).
+#include "imap/imapsession.h"
+
+#include "imap/searchengine.h"
+#include "imap/sortthread.h"
+#include "mime/searchtext.h"
+
+namespace valv::imap {
+
+namespace {
+
+constexpr qint64 kMaxQueryBytes = qint64(512) * 1024 * 1024;
+
+// sequence-set in the given order: runs of consecutive ascending numbers become "a:b".
+QByteArray sequenceSetOf(const QList<uint32_t> &numbers)
+{
+    QByteArray out;
+    for (qsizetype i = 0; i < numbers.size();) {
+        qsizetype j = i;
+        while (j + 1 < numbers.size() && numbers[j + 1] == numbers[j] + 1)
+            ++j;
+        if (!out.isEmpty())
+            out += ',';
+        out += QByteArray::number(numbers[i]);
+        if (j > i)
+            out += ':' + QByteArray::number(numbers[j]);
+        i = j + 1;
+    }
+    return out;
+}
+
+// RFC 4731 / RFC 5267 ESEARCH response. `ordered` is the result in the order ALL lists it
+// (ascending for SEARCH, sort order for SORT); MIN/MAX are the first/last of `ordered`
+// for SORT and the smallest/largest for SEARCH, which is the same thing there.
+QByteArray esearchLine(const QByteArray &tag, bool uid, int ret, const QList<uint32_t> &ordered,
+                       std::optional<uint64_t> modSeq)
+{
+    QByteArray line = "ESEARCH (TAG \"" + tag + "\")";
+    if (uid)
+        line += " UID";
+    if (!ordered.isEmpty() && (ret & int(SearchReturn::Min)))
+        line += " MIN " + QByteArray::number(ordered.first());
+    if (!ordered.isEmpty() && (ret & int(SearchReturn::Max)))
+        line += " MAX " + QByteArray::number(ordered.last());
+    if (ret & int(SearchReturn::Count))
+        line += " COUNT " + QByteArray::number(ordered.size());
+    if (!ordered.isEmpty() && (ret & int(SearchReturn::All)))
+        line += " ALL " + sequenceSetOf(ordered);
+    if (modSeq && !ordered.isEmpty())
+        line += " MODSEQ " + QByteArray::number(*modSeq);
+    return line;
+}
+
+int returnOptions(const Command &cmd)
+{
+    // RFC 4731 §3.1: "RETURN ()" means RETURN (ALL).
+    return cmd.searchReturn ? cmd.searchReturn : int(SearchReturn::All);
+}
+
+} // namespace
+
+std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_t *highestModSeq)
+{
+    const bool save = cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save));
+    SearchInput in;
+    in.messages = &m_messages;
+    in.savedUids = m_savedUids;
+    in.limits.maxLoadedBytes = kMaxQueryBytes;
+    const qint64 folderId = m_folder.id;
+    in.loadRaw = [this, folderId](int index, QString *error) -> std::optional<QByteArray> {
+        auto r = m_mail->raw(folderId, m_messages[index].uid);
+        if (!r) {
+            *error = r.error().message;
+            return std::nullopt;
+        }
+        return std::move(*r);
+    };
+    auto result = search(cmd.searchKey, in);
+    if (!result) {
+        if (save)
+            m_savedUids.clear();
+        switch (SearchError(result.error().code)) {
+        case SearchError::Unsupported: bad(cmd.tag, result.error().message.toUtf8()); break;
+        case SearchError::TooMuchData: no(cmd.tag, "[LIMIT] " + result.error().message.toUtf8() + "; narrow the search"); break;
+        case SearchError::LoadFailed: serverBug(cmd.tag, result.error().message); break;
+        }
+        return std::nullopt;
+    }
+    if (highestModSeq)
+        *highestModSeq = result->highestModSeq;
+    return result->indexes;
+}
+
+void ImapSession::saveSearchResult(const QList<int> &indexes)
+{
+    QList<uint32_t> uids;
+    uids.reserve(indexes.size());
+    for (int i : indexes)
+        uids.append(m_messages[i].uid);
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+    m_savedUids = uids;
+}
+
+void ImapSession::cmdSearch(const Command &cmd)
+{
+    uint64_t highest = 0;
+    const auto found = searchIndexes(cmd, &highest);
+    if (!found)
+        return;
+    const bool modseq = containsKey(cmd.searchKey, SearchKey::Kind::ModSeq);
+    QList<uint32_t> numbers;
+    numbers.reserve(found->size());
+    for (int i : *found)
+        numbers.append(cmd.uid ? m_messages[i].uid : uint32_t(i + 1));
+
+    if (!cmd.esearch) {
+        QByteArray line = "SEARCH";
+        for (uint32_t n : numbers)
+            line += ' ' + QByteArray::number(n);
+        if (modseq && !numbers.isEmpty())
+            line += " (MODSEQ " + QByteArray::number(highest) + ')';
+        untagged(line);
+        return ok(cmd.tag, cmd.uid ? "UID SEARCH completed" : "SEARCH completed");
+    }
+
+    const int ret = returnOptions(cmd);
+    if (ret & int(SearchReturn::Save)) {
+        // RFC 5182 §2.1: with MIN and/or MAX but neither ALL nor COUNT, only those are kept.
+        const int minMax = int(SearchReturn::Min) | int(SearchReturn::Max);
+        const int allCount = int(SearchReturn::All) | int(SearchReturn::Count);
+        QList<int> keep = *found;
+        if ((ret & minMax) && !(ret & allCount) && !keep.isEmpty()) {
+            keep.clear();
+            if (ret & int(SearchReturn::Min))
+                keep.append(found->first());
+            if (ret & int(SearchReturn::Max))
+                keep.append(found->last());
+        }
+        saveSearchResult(keep);
+    }
+    if (ret != int(SearchReturn::Save)) { // SAVE alone: no ESEARCH response (RFC 5182 §2.1)
+        std::optional<uint64_t> ms;
+        if (modseq) {
+            // RFC 7162 §3.1.5: with only MIN/MAX, the highest modseq of those messages.
+            uint64_t v = highest;
+            if (!(ret & (int(SearchReturn::All) | int(SearchReturn::Count))) && !found->isEmpty()) {
+                v = 0;
+                if (ret & int(SearchReturn::Min))
+                    v = std::max(v, m_messages[found->first()].modSeq);
+                if (ret & int(SearchReturn::Max))
+                    v = std::max(v, m_messages[found->last()].modSeq);
+            }
+            ms = v;
+        }
+        untagged(esearchLine(cmd.tag, cmd.uid, ret, numbers, ms));
+    }
+    ok(cmd.tag, cmd.uid ? "UID SEARCH completed" : "SEARCH completed");
+}
+
+namespace {
+
+enum class LoadStatus { Ok, Failed, TooMuch };
+
+// SORT/THREAD inputs for the found messages, in mailbox order.
+LoadStatus loadItems(store::MailStore &mail, qint64 folderId, const QList<store::MessageMeta> &messages,
+                     const QList<int> &found, bool uid, bool headers, QList<SortItem> &items, QString *error)
+{
+    qint64 loaded = 0;
+    items.reserve(found.size());
+    for (int i : found) {
+        const store::MessageMeta &m = messages[i];
+        SortItem item;
+        item.number = uid ? m.uid : uint32_t(i + 1);
+        item.internalDate = m.internalDate;
+        item.size = m.size;
+        if (headers) {
+            auto raw = mail.raw(folderId, m.uid);
+            if (!raw) {
+                *error = raw.error().message;
+                return LoadStatus::Failed;
+            }
+            loaded += raw->size();
+            if (loaded > kMaxQueryBytes)
+                return LoadStatus::TooMuch;
+            item.fields = mime::sortFields(*raw);
+        }
+        items.append(std::move(item));
+    }
+    return LoadStatus::Ok;
+}
+
+} // namespace
+
+void ImapSession::cmdSort(const Command &cmd)
+{
+    const auto criteria = sortCriteria(cmd.sortCriteria);
+    if (!criteria)
+        return bad(cmd.tag, "Invalid sort criteria");
+    uint64_t highest = 0;
+    const auto found = searchIndexes(cmd, &highest);
+    if (!found)
+        return;
+    QList<SortItem> items;
+    QString error;
+    switch (loadItems(*m_mail, m_folder.id, m_messages, *found, cmd.uid, needsHeaders(*criteria), items, &error)) {
+    case LoadStatus::Ok: break;
+    case LoadStatus::Failed:
+        if (cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save)))
+            m_savedUids.clear();
+        return serverBug(cmd.tag, error);
+    case LoadStatus::TooMuch:
+        if (cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save)))
+            m_savedUids.clear();
+        return no(cmd.tag, "[LIMIT] Sorting would read too much mail; narrow the search");
+    }
+    const QList<uint32_t> sorted = sortItems(items, *criteria);
+    const bool modseq = containsKey(cmd.searchKey, SearchKey::Kind::ModSeq);
+    if (!cmd.esearch) {
+        QByteArray line = "SORT";
+        for (uint32_t n : sorted)
+            line += ' ' + QByteArray::number(n);
+        if (modseq && !sorted.isEmpty())
+            line += " (MODSEQ " + QByteArray::number(highest) + ')';
+        untagged(line);
+    } else {
+        const int ret = returnOptions(cmd);
+        if (ret & int(SearchReturn::Save))
+            saveSearchResult(*found);
+        if (ret != int(SearchReturn::Save))
+            untagged(esearchLine(cmd.tag, cmd.uid, ret, sorted, modseq ? std::optional<uint64_t>(highest) : std::nullopt));
+    }
+    ok(cmd.tag, cmd.uid ? "UID SORT completed" : "SORT completed");
+}
+
+void ImapSession::cmdThread(const Command &cmd)
+{
+    const auto algorithm = threadAlgorithm(cmd.threadAlgorithm);
+    if (!algorithm)
+        return bad(cmd.tag, "Unknown threading algorithm (ORDEREDSUBJECT and REFERENCES are offered)");
+    const auto found = searchIndexes(cmd, nullptr);
+    if (!found)
+        return;
+    QList<SortItem> items;
+    QString error;
+    switch (loadItems(*m_mail, m_folder.id, m_messages, *found, cmd.uid, true, items, &error)) {
+    case LoadStatus::Ok: break;
+    case LoadStatus::Failed: return serverBug(cmd.tag, error);
+    case LoadStatus::TooMuch: return no(cmd.tag, "[LIMIT] Threading would read too much mail; narrow the search");
+    }
+    const QByteArray threads = threadItems(items, *algorithm);
+    untagged(threads.isEmpty() ? QByteArray("THREAD") : "THREAD " + threads);
+    ok(cmd.tag, cmd.uid ? "UID THREAD completed" : "THREAD completed");
+}
+
+} // namespace valv::imap
