@@ -20,6 +20,7 @@ struct Limits {
     int maxRecipients = 100;
     int idleTimeout = 1800;
     int smtpIdleTimeout = 300;
+    int maxFolders = 1000;
 };
 
 struct ServerContext {

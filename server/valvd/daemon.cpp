@@ -75,6 +75,7 @@ std::shared_ptr<const core::ServerContext> makeContext(const core::Config &c, st
     ctx->limits.maxLineLength = int(c.integer(QStringLiteral("max_line_length")));
     ctx->limits.maxMessageSize = c.integer(QStringLiteral("max_message_size"));
     ctx->limits.maxRecipients = int(c.integer(QStringLiteral("max_recipients")));
+    ctx->limits.maxFolders = int(c.integer(QStringLiteral("max_folders")));
     ctx->limits.idleTimeout = int(c.integer(QStringLiteral("idle_timeout")));
     ctx->limits.smtpIdleTimeout = int(c.integer(QStringLiteral("smtp_idle_timeout")));
     ctx->allowPlaintextAuth = c.flag(QStringLiteral("allow_plaintext_auth"));

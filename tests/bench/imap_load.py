@@ -456,22 +456,28 @@ def proc_tree(root):
 
 
 def memory(root):
-    """(RSS KiB, PSS KiB, process count) of root and its descendants."""
-    rss = pss = n = 0
+    """Memory of root and its descendants, KiB: rss, pss, anon (RssAnon),
+    file (RssFile + RssShmem), and the process count."""
+    tot = {"rss": 0, "pss": 0, "anon": 0, "file": 0, "procs": 0}
+    keys = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "file"}
     for p in proc_tree(root):
         try:
+            one = dict.fromkeys(tot, 0)
             with open(f"/proc/{p}/status") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
+                    k = line.split(None, 1)[0]
+                    if k in keys:
+                        one[keys[k]] += int(line.split()[1])
             with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-            n += 1
+                        one["pss"] += int(line.split()[1])
+            one["procs"] = 1
         except (OSError, ValueError):
             continue
-    return rss, pss, n
+        for k in tot:
+            tot[k] += one[k]
+    return tot
 
 
 async def idle_memory(args, users):
@@ -503,13 +509,14 @@ async def idle_memory(args, users):
         c.w.close()
     await asyncio.sleep(0.2)
     n = len(conns)
+    res = {"idle_conns": n, "idle_wanted": args.idle_conns, "idle_open_s": open_s}
+    for k in ("rss", "pss", "anon", "file"):
+        res[f"{k}_before_kb"] = before[k]
+        res[f"{k}_after_kb"] = after[k]
+        res[f"{k}_per_conn_kb"] = (after[k] - before[k]) / n if n else None
+    res.update(procs_before=before["procs"], procs_after=after["procs"])
     return {
-        "idle_conns": n, "idle_wanted": args.idle_conns, "idle_open_s": open_s,
-        "rss_before_kb": before[0], "rss_after_kb": after[0],
-        "pss_before_kb": before[1], "pss_after_kb": after[1],
-        "procs_before": before[2], "procs_after": after[2],
-        "rss_per_conn_kb": (after[0] - before[0]) / n if n else None,
-        "pss_per_conn_kb": (after[1] - before[1]) / n if n else None,
+        **res,
         "idle_errors": len(errors), "idle_error_samples": errors[:5],
     }
 

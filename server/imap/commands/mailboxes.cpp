@@ -191,6 +191,18 @@ void ImapSession::cmdCreate(const Command &cmd)
         return no(cmd.tag, "[ALREADYEXISTS] Mailbox already exists");
     if (existing.error().code != int(store::MailError::NoSuchFolder))
         return serverBug(cmd.tag, existing.error().message);
+    // The folder count is limited (max_folders): counted with the parents to be made.
+    auto all = m_mail->folders();
+    if (!all)
+        return serverBug(cmd.tag, all.error().message);
+    qsizetype adding = 1;
+    for (qsizetype at = name.indexOf(u'/'); at > 0; at = name.indexOf(u'/', at + 1)) {
+        const QString parent = name.left(at);
+        if (std::none_of(all->begin(), all->end(), [&](const store::Folder &f) { return f.name == parent; }))
+            ++adding;
+    }
+    if (all->size() + adding > m_ctx.limits.maxFolders)
+        return no(cmd.tag, "[LIMIT] Too many mailboxes (at most " + QByteArray::number(m_ctx.limits.maxFolders) + ")");
     if (!createParents(cmd.tag, name))
         return;
     auto made = m_mail->createFolder(name, use);

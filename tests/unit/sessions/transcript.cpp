@@ -293,6 +293,8 @@ private:
                 m_ctx.limits.maxRecipients = int(n);
             else if (w[1] == "max-line-length")
                 m_ctx.limits.maxLineLength = int(n);
+            else if (w[1] == "max-folders")
+                m_ctx.limits.maxFolders = int(n);
             else
                 return fail(QStringLiteral("unknown limit"));
         } else if (d == "no-tls") {

@@ -14,7 +14,7 @@
 //   !user ADDRESS PASSWORD     add a local user (domain example.test exists); the
 //                              password is the rest of the line (spaces allowed)
 //   !domain NAME               add another local domain
-//   !limit max-message-size N | max-recipients N | max-line-length N
+//   !limit max-message-size N | max-recipients N | max-line-length N | max-folders N
 //   !no-tls                    the listener has no certificate (tlsAvailable = false)
 //   !implicit-tls              the connection is already encrypted (port 465/993)
 //   !plaintext-auth            allow_plaintext_auth = true
