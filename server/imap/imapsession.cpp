@@ -58,7 +58,7 @@ QByteArray ImapSession::capabilities() const
 {
     QByteArray caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE"
                       " NAMESPACE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE"
-                      " ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN"
+                      " ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN OBJECTID"
                       " APPENDLIMIT=" + QByteArray::number(m_ctx.limits.maxMessageSize) + " BINARY";
     const bool tls = sink()->isEncrypted();
     if (!tls && m_tlsAvailable)

@@ -54,8 +54,6 @@ public:
                 return false;
             }
             switch (k->kind) {
-            case K::EmailId:
-            case K::ThreadId:
             case K::SaveDateSupported:
             case K::SaveDateBefore:
             case K::SaveDateOn:
@@ -171,8 +169,10 @@ public:
             }
             return out;
         }
-        case K::EmailId:
-        case K::ThreadId:
+        case K::EmailId: // RFC 8474 §6
+            return m_msgs[i].emailId == k.string ? Tri::Yes : Tri::No;
+        case K::ThreadId: // no message has a THREADID here (FETCH answers NIL)
+            return Tri::No;
         case K::SaveDateSupported:
         case K::SaveDateBefore:
         case K::SaveDateOn:

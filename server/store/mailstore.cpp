@@ -10,6 +10,12 @@ namespace valv::store {
 namespace {
 Error dbError(const Error &e) { return makeError(int(MailError::Db), e.message); }
 
+// RFC 8474 §4: 1-255 of [A-Za-z0-9_-]; 96 random bits make reuse practically impossible.
+QString newObjectId(char prefix)
+{
+    return QLatin1Char(prefix) + QString::fromLatin1(randomBytes(12).toHex());
+}
+
 uint32_t newUidValidity()
 {
     // Seconds since the epoch, as most servers do; unique per folder name recreation
@@ -40,6 +46,11 @@ QList<QByteArray> MailStore::migrations()
         "CREATE TABLE expunged(folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
         " uid INTEGER NOT NULL, modseq INTEGER NOT NULL, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
         "CREATE INDEX expunged_modseq ON expunged(folder_id, modseq);",
+        // 4: OBJECTID (RFC 8474): ids that are never reused. Copies share an EMAILID.
+        "ALTER TABLE folders ADD COLUMN mailbox_id TEXT;"
+        "UPDATE folders SET mailbox_id = 'F' || lower(hex(randomblob(12)));"
+        "ALTER TABLE messages ADD COLUMN email_id TEXT;"
+        "UPDATE messages SET email_id = 'M' || lower(hex(randomblob(12)));",
     };
 }
 
@@ -66,13 +77,13 @@ Result<std::unique_ptr<MailStore>> MailStore::open(const QString &path, const QB
         Transaction tx(*s->m_db);
         for (const auto &[name, use] : defaultFolders()) {
             Statement st = s->m_db->prepare(
-                "INSERT OR IGNORE INTO folders(name, uidvalidity, special_use, created) VALUES(?, ?, ?, ?)");
+                "INSERT OR IGNORE INTO folders(name, uidvalidity, special_use, created, mailbox_id) VALUES(?, ?, ?, ?, ?)");
             st.bindText(1, name).bindInt(2, newUidValidity());
             if (use.isEmpty())
                 st.bindNull(3);
             else
                 st.bindText(3, use);
-            st.bindInt(4, QDateTime::currentSecsSinceEpoch());
+            st.bindInt(4, QDateTime::currentSecsSinceEpoch()).bindText(5, newObjectId('F'));
             if (auto r = st.exec(); !r)
                 return dbError(r.error());
         }
@@ -104,7 +115,7 @@ QString MailStore::formatFlags(QList<QByteArray> flags)
 Result<QList<Folder>> MailStore::folders()
 {
     Statement st = m_db->prepare(
-        "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, f.subscribed,"
+        "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, f.subscribed, f.mailbox_id,"
         " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id),"
         " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %')"
         " FROM folders f ORDER BY f.name = 'INBOX' DESC, f.name");
@@ -118,8 +129,9 @@ Result<QList<Folder>> MailStore::folders()
         f.highestModSeq = uint64_t(st.integer(4));
         f.specialUse = st.isNull(5) ? QString() : st.text(5);
         f.subscribed = st.integer(6) != 0;
-        f.messages = uint32_t(st.integer(7));
-        f.unseen = uint32_t(st.integer(8));
+        f.mailboxId = st.text(7);
+        f.messages = uint32_t(st.integer(8));
+        f.unseen = uint32_t(st.integer(9));
         out.append(f);
     }
     if (st.failed())
@@ -172,12 +184,12 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
         const qint64 blobId = m_db->lastInsertId();
 
         Statement ins = m_db->prepare(
-            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
-            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure,"
+            " body, email_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         const QDateTime date = m->internalDate.isValid() ? m->internalDate : QDateTime::currentDateTimeUtc();
         ins.bindInt(1, folderId).bindInt(2, uid).bindInt(3, modseq).bindInt(4, date.toSecsSinceEpoch());
         ins.bindInt(5, m->raw.size()).bindText(6, formatFlags(m->flags)).bindInt(7, blobId);
-        ins.bind(8, m->envelope).bind(9, m->bodyStructure).bind(10, m->body);
+        ins.bind(8, m->envelope).bind(9, m->bodyStructure).bind(10, m->body).bindText(11, newObjectId('M'));
         if (auto r = ins.exec(); !r)
             return dbError(r.error());
         results.append(AppendResult{uidValidity, uid++});
@@ -195,7 +207,7 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
 Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
 {
     Statement st = m_db->prepare(
-        "SELECT uid, modseq, size, internaldate, flags FROM messages WHERE folder_id = ? ORDER BY uid");
+        "SELECT uid, modseq, size, internaldate, flags, email_id FROM messages WHERE folder_id = ? ORDER BY uid");
     st.bindInt(1, folderId);
     QList<MessageMeta> out;
     while (st.next()) {
@@ -205,6 +217,7 @@ Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
         m.size = st.integer(2);
         m.internalDate = QDateTime::fromSecsSinceEpoch(st.integer(3), Qt::UTC);
         m.flags = parseFlags(st.text(4));
+        m.emailId = st.text(5);
         out.append(m);
     }
     if (st.failed())
@@ -358,13 +371,14 @@ Result<Folder> MailStore::createFolder(const QString &name, const QString &speci
 {
     if (name.isEmpty() || name.startsWith(u'/') || name.endsWith(u'/') || name.contains(QLatin1String("//")))
         return makeError(int(MailError::Invalid), QStringLiteral("invalid folder name"));
-    Statement st = m_db->prepare("INSERT INTO folders(name, uidvalidity, special_use, created) VALUES(?, ?, ?, ?)");
+    Statement st = m_db->prepare(
+        "INSERT INTO folders(name, uidvalidity, special_use, created, mailbox_id) VALUES(?, ?, ?, ?, ?)");
     st.bindText(1, name).bindInt(2, newUidValidity());
     if (specialUse.isEmpty())
         st.bindNull(3);
     else
         st.bindText(3, specialUse);
-    st.bindInt(4, QDateTime::currentSecsSinceEpoch());
+    st.bindInt(4, QDateTime::currentSecsSinceEpoch()).bindText(5, newObjectId('F'));
     if (auto r = st.exec(); !r)
         return r.error().code == int(DbError::Constraint)
             ? makeError(int(MailError::Exists), QStringLiteral("folder %1 already exists").arg(name))
@@ -413,10 +427,10 @@ Result<void> MailStore::renameFolder(const QString &from, const QString &to)
         return dbError(m_db->lastError());
     if (from == QLatin1String("INBOX")) {
         // RFC 9051 §6.3.6: INBOX's messages move to the new folder; INBOX stays, empty.
-        Statement ins = m_db->prepare("INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq, created)"
-                                      " VALUES(?, ?, ?, ?, ?)");
+        Statement ins = m_db->prepare("INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq, created, mailbox_id)"
+                                      " VALUES(?, ?, ?, ?, ?, ?)");
         ins.bindText(1, to).bindInt(2, newUidValidity()).bindInt(3, src->uidNext).bindInt(4, src->highestModSeq);
-        ins.bindInt(5, QDateTime::currentSecsSinceEpoch());
+        ins.bindInt(5, QDateTime::currentSecsSinceEpoch()).bindText(6, newObjectId('F'));
         if (auto r = ins.exec(); !r)
             return dbError(r.error());
         const qint64 newId = m_db->lastInsertId();
@@ -501,9 +515,9 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
     }
     for (uint32_t uid : uids) {
         Statement cp = m_db->prepare(
-            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body)"
-            " SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope, bodystructure, body FROM messages"
-            " WHERE folder_id = ? AND uid = ?");
+            "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body,"
+            " email_id) SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope, bodystructure, body, email_id"
+            " FROM messages WHERE folder_id = ? AND uid = ?");
         cp.bindInt(1, toId).bindInt(2, next).bindInt(3, modseq).bindInt(4, fromFolderId).bindInt(5, uid);
         if (auto r = cp.exec(); !r)
             return dbError(r.error());

@@ -33,6 +33,7 @@ struct Folder {
     uint64_t highestModSeq = 1;
     QString specialUse;   // "\\Sent", … or empty
     bool subscribed = true;
+    QString mailboxId;    // RFC 8474 MAILBOXID: stays across RENAME, never reused
     uint32_t messages = 0;
     uint32_t unseen = 0;
 };
@@ -52,6 +53,7 @@ struct MessageMeta {
     qint64 size = 0;
     QDateTime internalDate;
     QList<QByteArray> flags;
+    QString emailId;      // RFC 8474 EMAILID: copies and moves keep it
 };
 
 struct AppendResult {

@@ -328,7 +328,7 @@ f = lambda k, p=1: "-" if r.get(k) is None else "%.*f" % (p, r[k])
 print("  load %ss  mix %s ops/s  p50 %s ms  p99 %s ms  errors %s  client cpu %s s  idle %s/%s conns  RSS/conn %s KiB  PSS/conn %s KiB%s"
       % (f("load_s"), f("ops_rate"), f("p50_ms", 2), f("p99_ms", 2), r.get("errors"), f("client_cpu_s", 2),
          r.get("idle_conns", "-"), r.get("idle_wanted", "-"), f("rss_per_conn_kb"), f("pss_per_conn_kb"),
-         "" if r["ok"] else "  FAILED: %s" % (r.get("error_samples", []) + r.get("idle_error_samples", []))[:2]))' \
+         "" if r["ok"] else "  FAILED: %s" % (r.get("error_samples", []) + r.get("idle_error_samples", []))[:3]))' \
             "$WORK/results/$sys-$run.json" >&2
     done
 done

@@ -406,7 +406,7 @@ async def mix(args, corpus, users):
                     c.w.write(b"DONE\r\n")
                     await c.until_tagged(tag)
             except ImapError as e:
-                errors.append(f"{t}: {e}")
+                errors.append(f"{t} {a}: {e}" if a is not None else f"{t}: {e}")
                 if "closed" in str(e):
                     return
                 continue
@@ -430,7 +430,7 @@ async def mix(args, corpus, users):
         "p99_ms": pct(allv, 99) * 1000 if allv else None,
         "per_op": {t: {"n": len(v), "p50_ms": pct(v, 50) * 1000 if v else None,
                        "p99_ms": pct(v, 99) * 1000 if v else None} for t, v in lat.items()},
-        "errors": len(errors), "error_samples": errors[:5], "client_cpu_s": cpu,
+        "errors": len(errors), "error_samples": errors[:20], "client_cpu_s": cpu,
     }
     return res
 

@@ -82,7 +82,7 @@ void ImapSession::cmdFetch(const Command &cmd)
         return bad(cmd.tag, "VANISHED needs QRESYNC enabled, UID FETCH and CHANGEDSINCE (RFC 7162 §3.2.6)");
     for (const FetchAtt &a : cmd.fetchAtts) {
         using K = FetchAtt::Kind;
-        if (a.kind == K::EmailId || a.kind == K::ThreadId || a.kind == K::SaveDate || a.kind == K::Preview)
+        if (a.kind == K::SaveDate || a.kind == K::Preview)
             return bad(cmd.tag, "FETCH item not offered by this server");
         if (a.kind == K::ModSeq)
             enableCondstore();
@@ -169,6 +169,8 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
             items << "FLAGS (" + meta.flags.join(' ') + ")";
             break;
         case K::ModSeq: break; // added once, below
+        case K::EmailId: items << "EMAILID (" + meta.emailId.toLatin1() + ")"; break;
+        case K::ThreadId: items << "THREADID NIL"; break; // RFC 8474 §5.2: no thread ids here
         case K::InternalDate: items << "INTERNALDATE " + internalDate(meta.internalDate); break;
         case K::Rfc822Size: items << "RFC822.SIZE " + QByteArray::number(meta.size); break;
         case K::Envelope:

@@ -44,6 +44,7 @@ void ImapSession::cmdSelect(const Command &cmd)
     untagged("OK [UIDNEXT " + QByteArray::number(m_folder.uidNext) + "] Predicted next UID");
     untagged(examine ? QByteArray("OK [PERMANENTFLAGS ()] Read-only mailbox")
                      : QByteArray("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted"));
+    untagged("OK [MAILBOXID (" + m_folder.mailboxId.toLatin1() + ")] Ok"); // RFC 8474 §4.2
     if (cmd.condstore || cmd.qresync)
         m_condstore = true;
     if (m_condstore)

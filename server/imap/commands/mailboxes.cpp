@@ -121,18 +121,8 @@ QString specialUseFor(const QByteArray &use)
     return {};
 }
 
-// MAILBOXID (RFC 8474) is parsed but not offered: folder row ids are not guaranteed
-// never to be reused, which the RFC requires of a mailbox id.
-bool statusItemsOffered(const QList<QByteArray> &items, QByteArray *unsupported)
-{
-    for (const QByteArray &item : items) {
-        if (item == "MAILBOXID") {
-            *unsupported = item;
-            return false;
-        }
-    }
-    return true;
-}
+// Every STATUS item the parser accepts is offered (MAILBOXID: RFC 8474, random ids).
+bool statusItemsOffered(const QList<QByteArray> &, QByteArray *) { return true; }
 
 struct ListOptions {
     bool selSubscribed = false, selSpecialUse = false, recursive = false;
@@ -208,7 +198,7 @@ void ImapSession::cmdCreate(const Command &cmd)
     auto made = m_mail->createFolder(name, use);
     if (!made)
         return replyStoreError(cmd.tag, made.error());
-    ok(cmd.tag, "CREATE completed");
+    ok(cmd.tag, "[MAILBOXID (" + made->mailboxId.toLatin1() + ")] CREATE completed"); // RFC 8474 §4.1
 }
 
 void ImapSession::cmdDelete(const Command &cmd)
@@ -298,6 +288,8 @@ std::optional<QByteArray> ImapSession::statusData(const store::Folder &f, const 
             out << "UNSEEN " + QByteArray::number(f.unseen);
         } else if (item == "HIGHESTMODSEQ") {
             out << "HIGHESTMODSEQ " + QByteArray::number(f.highestModSeq);
+        } else if (item == "MAILBOXID") {
+            out << "MAILBOXID (" + f.mailboxId.toLatin1() + ")";
         } else if (item == "APPENDLIMIT") {
             out << "APPENDLIMIT " + QByteArray::number(m_ctx.limits.maxMessageSize);
         } else if (item == "SIZE") {

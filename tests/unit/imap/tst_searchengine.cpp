@@ -31,6 +31,7 @@ Folder folder()
         m.flags = flags;
         m.internalDate = internal;
         m.modSeq = modseq;
+        m.emailId = "M" + QString::number(uid);
         raw = crlf(raw);
         m.size = raw.size();
         f.metas.append(m);
@@ -260,8 +261,6 @@ private slots:
     void unsupportedKeys_data()
     {
         QTest::addColumn<QByteArray>("keys");
-        QTest::newRow("EMAILID") << QByteArray("EMAILID M123");
-        QTest::newRow("THREADID") << QByteArray("OR SEEN THREADID T1");
         QTest::newRow("SAVEDATESUPPORTED") << QByteArray("NOT SAVEDATESUPPORTED");
         QTest::newRow("SAVEDBEFORE") << QByteArray("SAVEDBEFORE 1-Jan-2000");
     }
@@ -273,6 +272,18 @@ private slots:
         auto r = search(parseKeys(keys), inputFor(f));
         QVERIFY(!r.ok());
         QCOMPARE(r.error().code, int(SearchError::Unsupported));
+    }
+
+    // RFC 8474 §6: EMAILID matches the message's id; no message has a THREADID here.
+    void objectIds()
+    {
+        Folder f = folder();
+        auto r = search(parseKeys("EMAILID M5"), inputFor(f));
+        QVERIFY(r.ok());
+        QCOMPARE(seqs(r->indexes), QStringLiteral("2"));
+        QCOMPARE(seqs(search(parseKeys("EMAILID M123"), inputFor(f))->indexes), QString());
+        QCOMPARE(seqs(search(parseKeys("OR SEEN THREADID T1"), inputFor(f))->indexes), QStringLiteral("1 4")); // SEEN alone
+        QVERIFY(f.loads.isEmpty()); // ids come from the metadata, no message is read
     }
 
     // Trees the parser would never produce must still not crash.

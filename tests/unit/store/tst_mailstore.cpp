@@ -141,8 +141,11 @@ void TestMailStore::folderManagement()
     QCOMPARE(m_store->createFolder("Work").error().code, int(MailError::Exists));
     QCOMPARE(m_store->createFolder("bad//name").error().code, int(MailError::Invalid));
     QVERIFY(m_store->append("Work/Projects", message("p")).ok());
-    // Renaming moves the children along and keeps their messages.
+    const QString workId = m_store->folder("Work")->mailboxId;
+    QVERIFY(workId.startsWith(u'F') && workId != m_store->folder("Work/Projects")->mailboxId);
+    // Renaming moves the children along and keeps their messages and MAILBOXIDs.
     QVERIFY(m_store->renameFolder("Work", "Job").ok());
+    QCOMPARE(m_store->folder("Job")->mailboxId, workId);
     QCOMPARE(m_store->folder("Work").error().code, int(MailError::NoSuchFolder));
     QCOMPARE(m_store->folder("Job/Projects")->messages, 1u);
     QCOMPARE(m_store->folder("Job/Projects")->specialUse, QString("\\Flagged"));
@@ -178,6 +181,12 @@ void TestMailStore::copyAndMove()
     QCOMPARE(copied->uids, (QList<std::pair<uint32_t, uint32_t>>{{1, 1}, {3, 2}})); // 99 does not exist
     QCOMPARE(m_store->folder("INBOX")->messages, 3u);
     QCOMPARE(*m_store->raw(m_store->folder("Archive")->id, 2), message("2").raw);
+    // RFC 8474: a copy keeps the EMAILID; different messages have different ones.
+    const auto src = *m_store->messages(inbox.id);
+    const auto dst = *m_store->messages(m_store->folder("Archive")->id);
+    QCOMPARE(dst.at(1).emailId, src.at(2).emailId);
+    QVERIFY(src.at(0).emailId != src.at(1).emailId);
+    QVERIFY(src.at(0).emailId.startsWith(u'M') && src.at(0).emailId.size() == 25);
     auto moved = m_store->copyMessages(inbox.id, {2}, "Trash", true);
     QCOMPARE(moved->uids, (QList<std::pair<uint32_t, uint32_t>>{{2, 1}}));
     QCOMPARE(m_store->folder("INBOX")->messages, 2u);
