@@ -129,6 +129,7 @@ struct ImapReceiver::Impl {
     QByteArray skipTag; // tag of the command being skipped, for a later fatal error
     bool idle = false;
     bool sasl = false;
+    bool utf8Names = false;
     std::deque<ReceiverEvent> pending;
 
     void resetCommand()
@@ -239,6 +240,7 @@ std::optional<ReceiverEvent> ImapReceiver::Impl::onLine(QByteArray line)
     cmd.bytes.append(line);
     const LiteralMark m = literalAtEnd(line.constData(), line.size(), false);
     if (!m.present) {
+        cmd.utf8Names = utf8Names;
         ParseResult r = parseCommand(cmd, limits.maxNesting);
         resetCommand();
         ReceiverEvent ev;
@@ -387,6 +389,7 @@ ReceiverEvent ImapReceiver::next()
 
 void ImapReceiver::setIdleMode(bool idle) { d->idle = idle; }
 void ImapReceiver::setSaslMode(bool sasl) { d->sasl = sasl; }
+void ImapReceiver::setUtf8Names(bool on) { d->utf8Names = on; }
 
 qsizetype ImapReceiver::buffered() const
 {
@@ -398,10 +401,12 @@ void ImapReceiver::clear()
     const ReceiverLimits limits = d->limits;
     const bool idle = d->idle;
     const bool sasl = d->sasl;
+    const bool utf8Names = d->utf8Names;
     d = std::make_shared<Impl>();
     d->limits = limits;
     d->idle = idle;
     d->sasl = sasl;
+    d->utf8Names = utf8Names;
 }
 
 } // namespace valv::imap

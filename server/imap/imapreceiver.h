@@ -57,6 +57,8 @@ public:
     // AUTHENTICATE continuation: while true, the next line is returned raw (as
     // Command with name Authenticate and saslInitialResponse = the line) and not parsed.
     void setSaslMode(bool sasl);
+    // After ENABLE UTF8=ACCEPT (RFC 6855 §3) mailbox names are UTF-8, never modified UTF-7.
+    void setUtf8Names(bool on);
     // Bytes fed but not yet consumed (for STARTTLS: must be empty, else plaintext injection).
     [[nodiscard]] qsizetype buffered() const;
     void clear();
@@ -72,6 +74,7 @@ private:
 struct ParseInput {
     QByteArray bytes;                 // the whole command, CRLF excluded, literal data inline
     QList<std::pair<qsizetype, qsizetype>> literals; // where literal data sits in `bytes`
+    bool utf8Names = false;           // RFC 6855 UTF8=ACCEPT: mailbox names are UTF-8 only
 };
 struct ParseResult {
     bool ok = false;

@@ -41,7 +41,7 @@ bool isAstringChar(int c) { return isAtomChar(c) || c == ']'; }
 bool isTagChar(int c) { return isAstringChar(c) && c != '+'; }
 
 Lexer::Lexer(const ParseInput &input, int maxNesting)
-    : m_bytes(input.bytes), m_literals(input.literals), m_maxNesting(maxNesting)
+    : m_bytes(input.bytes), m_literals(input.literals), m_maxNesting(maxNesting), m_utf8Names(input.utf8Names)
 {
     // The literal map must describe ordered, non-overlapping regions inside `bytes`.
     qsizetype end = 0;
@@ -515,7 +515,7 @@ std::optional<QString> Lexer::decodeName(const QByteArray &raw, const char *what
     for (const char c : raw)
         ascii = ascii && static_cast<unsigned char>(c) < 0x80;
     QString name;
-    if (ascii && raw.contains('&')) {
+    if (ascii && raw.contains('&') && !m_utf8Names) {
         // Modified UTF-7 (RFC 3501 §5.1.3). Names with 8-bit bytes are UTF-8 instead.
         auto decoded = decodeMailboxUtf7(raw);
         if (!decoded) {

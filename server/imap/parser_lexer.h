@@ -82,6 +82,7 @@ private:
     qsizetype m_literalIndex = 0;
     int m_depth = 0;
     int m_maxNesting = 64;
+    bool m_utf8Names = false;
     QString m_error;
 };
 

@@ -17,6 +17,8 @@ void ImapSession::cmdAppend(const Command &cmd)
         return no(cmd.tag, "[TOOBIG] Message exceeds APPENDLIMIT");
     if (cmd.appendMessage.isEmpty())
         return bad(cmd.tag, "Empty message");
+    if (cmd.appendUtf8 && !m_enabled.contains("UTF8=ACCEPT"))
+        return bad(cmd.tag, "APPEND ... UTF8 needs ENABLE UTF8=ACCEPT (RFC 6855 §4)");
     QList<QByteArray> flags;
     for (const QByteArray &f : cmd.appendFlags) {
         if (!f.startsWith('\\')) {

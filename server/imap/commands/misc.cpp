@@ -2,7 +2,6 @@
 // RFC 5161 ENABLE, RFC 2971 ID, RFC 9208 QUOTA (GETQUOTA, GETQUOTAROOT, SETQUOTA).
 #include "imap/imapsession.h"
 
-#include "mime/messageindex.h"
 #include "valv/version.h"
 
 #include <QLoggingCategory>
@@ -14,7 +13,7 @@ namespace valv::imap {
 void ImapSession::cmdEnable(const Command &cmd)
 {
     // Only extensions whose behaviour changes after ENABLE and that this server has.
-    static const QSet<QByteArray> supported = {"CONDSTORE", "QRESYNC"};
+    static const QSet<QByteArray> supported = {"CONDSTORE", "QRESYNC", "UTF8=ACCEPT"};
     QList<QByteArray> enabled;
     for (const QByteArray &cap : cmd.capabilities) {
         if (supported.contains(cap) && !m_enabled.contains(cap)) {
@@ -22,6 +21,8 @@ void ImapSession::cmdEnable(const Command &cmd)
             enabled << cap;
         }
     }
+    if (m_enabled.contains("UTF8=ACCEPT"))
+        m_receiver.setUtf8Names(true); // RFC 6855 §3: names are UTF-8 from now on
     if (m_enabled.contains("QRESYNC"))
         m_qresync = true; // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE
     if (m_enabled.contains("CONDSTORE") || m_qresync)
@@ -59,7 +60,7 @@ void ImapSession::cmdQuota(const Command &cmd)
         auto f = m_mail->folder(cmd.mailbox);
         if (!f)
             return no(cmd.tag, "[NONEXISTENT] No such mailbox");
-        const QByteArray name = mime::imapString(encodeMailboxUtf7(f->name), false);
+        const QByteArray name = mailboxName(f->name);
         if (!limited) {
             untagged("QUOTAROOT " + name);
             return ok(cmd.tag, "GETQUOTAROOT completed");
