@@ -4,13 +4,67 @@
 #include <QLoggingCategory>
 #include <QSslSocket>
 
+#include <zlib.h>
+
 Q_LOGGING_CATEGORY(lcNet, "valv.net")
 
 namespace valv::core {
 
 namespace {
 constexpr int kHandshakeTimeoutMs = 60 * 1000;
+constexpr int kChunk = 64 * 1024;
 }
+
+// RFC 4978: raw DEFLATE (no zlib header) in both directions, flushed after every write
+// so each response reaches the client whole.
+struct Connection::Deflate {
+    z_stream out{};
+    z_stream in{};
+    bool ok = false;
+    Deflate()
+    {
+        ok = deflateInit2(&out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+            && inflateInit2(&in, -15) == Z_OK;
+    }
+    ~Deflate()
+    {
+        deflateEnd(&out);
+        inflateEnd(&in);
+    }
+    QByteArray compress(const QByteArray &data)
+    {
+        QByteArray result;
+        out.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(data.constData()));
+        out.avail_in = uInt(data.size());
+        do {
+            char buf[kChunk];
+            out.next_out = reinterpret_cast<Bytef *>(buf);
+            out.avail_out = kChunk;
+            deflate(&out, Z_SYNC_FLUSH);
+            result.append(buf, kChunk - int(out.avail_out));
+        } while (out.avail_out == 0);
+        return result;
+    }
+    // nullopt: the client's stream is corrupt.
+    std::optional<QByteArray> decompress(const QByteArray &data)
+    {
+        QByteArray result;
+        in.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(data.constData()));
+        in.avail_in = uInt(data.size());
+        while (in.avail_in > 0) {
+            char buf[kChunk];
+            in.next_out = reinterpret_cast<Bytef *>(buf);
+            in.avail_out = kChunk;
+            const int rc = inflate(&in, Z_SYNC_FLUSH);
+            if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
+                return std::nullopt;
+            result.append(buf, kChunk - int(in.avail_out));
+            if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && in.avail_out == kChunk))
+                break;
+        }
+        return result;
+    }
+};
 
 Connection::Connection(qintptr descriptor, bool implicitTls, const QSslConfiguration &tls,
                        const SessionFactory &factory, const QString &refusal, QObject *parent)
@@ -68,8 +122,20 @@ Connection::~Connection()
 
 void Connection::write(const QByteArray &bytes)
 {
-    if (m_socket->state() == QAbstractSocket::ConnectedState)
-        m_socket->write(bytes);
+    if (m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    m_socket->write(m_deflate ? m_deflate->compress(bytes) : bytes);
+}
+
+bool Connection::startCompression()
+{
+    if (m_deflate)
+        return false;
+    auto d = std::make_unique<Deflate>();
+    if (!d->ok)
+        return false;
+    m_deflate = std::move(d);
+    return true;
 }
 
 void Connection::startTls()
@@ -114,7 +180,17 @@ void Connection::onReadyRead()
         return; // handshake in progress
     if (m_idle.interval() > 0)
         m_idle.start();
-    const QByteArray data = m_socket->readAll();
+    QByteArray data = m_socket->readAll();
+    if (m_deflate && !data.isEmpty()) {
+        auto plain = m_deflate->decompress(data);
+        if (!plain) {
+            qCDebug(lcNet) << m_peer << "corrupt DEFLATE stream; closing";
+            m_socket->abort();
+            onDisconnected();
+            return;
+        }
+        data = *plain;
+    }
     if (!data.isEmpty() && m_session)
         m_session->ingest(data);
 }

@@ -20,6 +20,7 @@
 #include <memory>
 
 class QSslSocket;
+struct z_stream_s;
 
 namespace valv::core {
 
@@ -38,6 +39,8 @@ public:
     [[nodiscard]] bool isEncrypted() const override;
     [[nodiscard]] QString peerAddress() const override;
     void setIdleTimeout(int seconds) override;
+    [[nodiscard]] bool canCompress() const override { return true; }
+    bool startCompression() override;
 
     void shutdown();
 
@@ -61,6 +64,8 @@ private:
     bool m_closing = false;
     bool m_finished = false;
     bool m_started = false;
+    struct Deflate;
+    std::unique_ptr<Deflate> m_deflate; // set once COMPRESS=DEFLATE is active
 };
 
 } // namespace valv::core

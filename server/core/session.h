@@ -22,8 +22,12 @@ public:
     virtual void close() = 0;
     [[nodiscard]] virtual bool isEncrypted() const = 0;
     [[nodiscard]] virtual QString peerAddress() const = 0;
-    // Stop/resume delivering input (back-pressure while an async step runs).
     virtual void setIdleTimeout(int seconds) = 0;
+    // RFC 4978 COMPRESS=DEFLATE: whether this connection can compress, and switching it
+    // on. Everything written after startCompression() is deflated, and everything read
+    // after it is inflated before ingest().
+    [[nodiscard]] virtual bool canCompress() const { return false; }
+    virtual bool startCompression() { return false; }
 };
 
 // Sessions live in their connection's worker thread; async work (password hashing,

@@ -63,6 +63,8 @@ QByteArray ImapSession::capabilities() const
     const bool tls = sink()->isEncrypted();
     if (!tls && m_tlsAvailable)
         caps += " STARTTLS";
+    if (sink()->canCompress() && !m_compressed)
+        caps += " COMPRESS=DEFLATE";
     if (tls || m_ctx.allowPlaintextAuth)
         caps += " AUTH=PLAIN";
     else
@@ -212,6 +214,7 @@ void ImapSession::dispatch(const Command &cmd)
     case N::Logout: return cmdLogout(cmd);
     case N::StartTls: return cmdStartTls(cmd);
     case N::Id: return cmdId(cmd);
+    case N::Compress: return cmdCompress(cmd);
     case N::Done: return idleDone(cmd);
     case N::Login: return cmdLogin(cmd);
     case N::Authenticate: return cmdAuthenticate(cmd);

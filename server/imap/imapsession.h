@@ -105,6 +105,7 @@ private:
     void cmdEnable(const Command &cmd);
     void cmdId(const Command &cmd);
     void cmdQuota(const Command &cmd);
+    void cmdCompress(const Command &cmd);
     // commands/condstore.cpp (RFC 7162)
     void enableCondstore();
     void qresyncSelect(const Command::Qresync &params);
@@ -164,6 +165,7 @@ private:
     bool m_changedBySelf = false;     // this command changed flags others should hear of
     bool m_condstore = false;         // RFC 7162 CONDSTORE active in this session
     bool m_qresync = false;           // RFC 7162 QRESYNC enabled
+    bool m_compressed = false;        // RFC 4978 DEFLATE active
 };
 
 } // namespace valv::imap

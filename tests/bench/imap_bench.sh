@@ -226,6 +226,7 @@ bench_valv() {  # bench_valv RUN
     valv_stop
     CURRENT_STOP=""
     [ -s "$WORK/results/valv-$run.json" ] || { tail -20 "$d/valvd.log" >&2; die "valv run $run produced no result"; }
+    if [ $rc != 0 ]; then grep -v ' INFO ' "$d/valvd.log" | tail -10 >&2 || true; fi
     return $rc
 }
 
@@ -291,6 +292,9 @@ service anvil {
 service auth {
   client_limit = $((2 * CONN_LIMIT + 100))
 }
+service stats {
+  client_limit = $((2 * CONN_LIMIT + 100))
+}
 protocol imap {
   mail_max_userip_connections = $CONN_LIMIT
 }
@@ -305,7 +309,7 @@ EOF
     dovecot_stop
     CURRENT_STOP=""
     [ -s "$WORK/results/dovecot-$run.json" ] || { tail -20 "$d/dovecot.log" >&2; die "dovecot run $run produced no result"; }
-    if [ $rc != 0 ]; then tail -20 "$d/dovecot.log" >&2 || true; fi
+    if [ $rc != 0 ]; then grep -v -e ' Info: ' -e 'Inotify instance limit' "$d/dovecot.log" | tail -20 >&2 || true; fi
     return $rc
 }
 

@@ -828,3 +828,57 @@ def test_thread(search_server):
     _, tagged = cmd(r, "T3", "THREAD NOSUCHALGO UTF-8 ALL")
     assert vh.tagged_status(tagged) in ("BAD", "NO"), tagged
     r.close()
+
+
+def test_compress_deflate(server):
+    """RFC 4978: after COMPRESS DEFLATE both directions are raw DEFLATE streams; a
+    large FETCH comes back whole and smaller than sent in the clear."""
+    import socket
+    import zlib
+    srv = server
+    body = b"Subject: compress me\r\n\r\n" + b"the same line again and again\r\n" * 2000
+    im = srv.login(ALICE, ALICE_PW)
+    typ, data = im.append("INBOX", None, None, body)
+    assert typ == "OK", data
+    vh.close_imap(im)
+
+    raw = socket.create_connection((vh.HOST, srv.ports["imaps"]), timeout=vh.IO_TIMEOUT)
+    tls = srv.ssl_context().wrap_socket(raw, server_hostname=vh.HOST)
+    f = tls.makefile("rb")
+    greeting = f.readline()
+    assert b"COMPRESS=DEFLATE" in greeting, greeting
+    tls.sendall(f"a LOGIN {ALICE} {ALICE_PW}\r\n".encode())
+    while not (line := f.readline()).startswith(b"a "):
+        pass
+    assert line.startswith(b"a OK"), line
+    tls.sendall(b"c COMPRESS DEFLATE\r\n")
+    assert f.readline().startswith(b"c OK"), "COMPRESS refused"
+    comp = zlib.compressobj(wbits=-15)
+    decomp = zlib.decompressobj(wbits=-15)
+
+    def send(text):
+        tls.sendall(comp.compress(text) + comp.flush(zlib.Z_SYNC_FLUSH))
+
+    def read_until(tag):
+        out, wire = b"", 0
+        while not re.search(rb"(^|\r\n)" + tag + rb" (OK|NO|BAD)[^\r\n]*\r\n$", out):
+            chunk = tls.recv(65536)
+            assert chunk, f"closed; got {out[-300:]!r}"
+            wire += len(chunk)
+            out += decomp.decompress(chunk)
+        return out, wire
+
+    send(b"s SELECT INBOX\r\n")
+    out, _ = read_until(b"s")
+    assert b"s OK" in out
+    send(b"f UID FETCH 1:* (BODY.PEEK[])\r\n")
+    out, wire = read_until(b"f")
+    assert body in out                       # byte-exact through the compressed stream
+    assert wire < len(body) // 10, (wire, len(body))
+    send(b"d COMPRESS DEFLATE\r\n")          # only once per connection
+    out, _ = read_until(b"d")
+    assert b"d NO [COMPRESSIONACTIVE]" in out
+    send(b"z LOGOUT\r\n")
+    out, _ = read_until(b"z")
+    assert b"* BYE" in out
+    tls.close()

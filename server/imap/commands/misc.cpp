@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// RFC 5161 ENABLE, RFC 2971 ID, RFC 9208 QUOTA (GETQUOTA, GETQUOTAROOT, SETQUOTA).
+// RFC 5161 ENABLE, RFC 2971 ID, RFC 9208 QUOTA (GETQUOTA, GETQUOTAROOT, SETQUOTA),
+// RFC 4978 COMPRESS.
 #include "imap/imapsession.h"
 
 #include "valv/version.h"
@@ -79,6 +80,20 @@ void ImapSession::cmdQuota(const Command &cmd)
         return serverBug(cmd.tag, QStringLiteral("cannot compute mailbox size"));
     untagged(*line);
     ok(cmd.tag, "GETQUOTA completed");
+}
+
+void ImapSession::cmdCompress(const Command &cmd)
+{
+    if (cmd.compressMechanism != "DEFLATE")
+        return bad(cmd.tag, "Only COMPRESS DEFLATE is offered");
+    if (m_compressed)
+        return no(cmd.tag, "[COMPRESSIONACTIVE] DEFLATE is already active");
+    if (!sink()->canCompress())
+        return no(cmd.tag, "[CANNOT] Compression is not available on this connection");
+    if (m_receiver.buffered() > 0)
+        return bad(cmd.tag, "Nothing may follow COMPRESS before its reply (RFC 4978 §3)");
+    ok(cmd.tag, "DEFLATE active"); // the last uncompressed bytes
+    m_compressed = sink()->startCompression();
 }
 
 } // namespace valv::imap
