@@ -120,6 +120,8 @@ void ImapSession::cmdSearch(const Command &cmd)
     if (!found)
         return;
     const bool modseq = containsKey(cmd.searchKey, SearchKey::Kind::ModSeq);
+    if (modseq)
+        enableCondstore(); // RFC 7162 §3.1: a CONDSTORE-enabling command
     QList<uint32_t> numbers;
     numbers.reserve(found->size());
     for (int i : *found)
@@ -227,6 +229,8 @@ void ImapSession::cmdSort(const Command &cmd)
     }
     const QList<uint32_t> sorted = sortItems(items, *criteria);
     const bool modseq = containsKey(cmd.searchKey, SearchKey::Kind::ModSeq);
+    if (modseq)
+        enableCondstore();
     if (!cmd.esearch) {
         QByteArray line = "SORT";
         for (uint32_t n : sorted)
