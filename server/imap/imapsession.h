@@ -166,6 +166,7 @@ private:
     bool m_condstore = false;         // RFC 7162 CONDSTORE active in this session
     bool m_qresync = false;           // RFC 7162 QRESYNC enabled
     bool m_compressed = false;        // RFC 4978 DEFLATE active
+    bool m_rev2 = false;              // ENABLE IMAP4rev2 (RFC 9051 §6.3.1)
 };
 
 } // namespace valv::imap

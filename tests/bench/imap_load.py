@@ -192,11 +192,11 @@ def make_message(corpus, seed, index, rcpt):
     return msg, flags, imap_date(ts)
 
 
-def make_ops(corpus, seed, n, messages):
+def make_ops(corpus, seed, n, messages, op_weights=OP_WEIGHTS):
     """The timed phase's operations, identical for every server."""
     rng = random.Random(f"{seed}/ops")
-    types = [t for t, _ in OP_WEIGHTS]
-    weights = [w for _, w in OP_WEIGHTS]
+    types = [t for t, _ in op_weights]
+    weights = [w for _, w in op_weights]
     searches = 0
     ops = []
     for _ in range(n):
@@ -350,7 +350,7 @@ def pct(vals, p):
 
 
 async def mix(args, corpus, users):
-    ops = make_ops(corpus, args.seed, args.ops, args.messages)
+    ops = make_ops(corpus, args.seed, args.ops, args.messages, args.mix)
     # appended messages are generated before the clock starts
     append_pool = {a: make_message(corpus, args.seed + 1, a, "team@bench.test")
                    for t, a in ops if t == "append"}
@@ -537,6 +537,18 @@ async def main_async(args):
     return res
 
 
+def parse_mix(text):
+    weights = dict.fromkeys(OP_TYPES, 0)
+    for item in text.split(","):
+        name, _, w = item.partition("=")
+        if name not in weights or not w.isdigit():
+            raise argparse.ArgumentTypeError(f"bad weight {item!r}; types: {', '.join(OP_TYPES)}")
+        weights[name] = int(w)
+    if not any(weights.values()):
+        raise argparse.ArgumentTypeError("all weights are 0")
+    return list(weights.items())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
@@ -549,6 +561,9 @@ def main():
                     help="the INBOXes already hold the seed's messages")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--ops", type=int, default=10000, help="timed operations (0: skip the mix)")
+    ap.add_argument("--mix", type=parse_mix, default=OP_WEIGHTS,
+                    help="operation weights, e.g. fetch_hdr=1,fetch_body=1 (default: %s)"
+                    % ",".join(f"{t}={w}" for t, w in OP_WEIGHTS))
     ap.add_argument("--idle-conns", type=int, default=1000, help="0: skip the memory phase")
     ap.add_argument("--mem-pid", type=int, help="server process whose tree is measured")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds before each memory sample")

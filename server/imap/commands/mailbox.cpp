@@ -32,8 +32,10 @@ void ImapSession::cmdSelect(const Command &cmd)
 
     untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
     untagged(QByteArray::number(m_messages.size()) + " EXISTS");
-    untagged("0 RECENT");
-    for (qsizetype i = 0; i < m_messages.size(); ++i) {
+    // RFC 9051 Appendix E: IMAP4rev2 drops \Recent and the UNSEEN response code.
+    if (!m_rev2)
+        untagged("0 RECENT");
+    for (qsizetype i = 0; i < m_messages.size() && !m_rev2; ++i) {
         const auto &fl = m_messages[i].flags;
         if (std::none_of(fl.begin(), fl.end(), [](const QByteArray &x) { return x.compare("\\Seen", Qt::CaseInsensitive) == 0; })) {
             untagged("OK [UNSEEN " + QByteArray::number(i + 1) + "] First unseen message");

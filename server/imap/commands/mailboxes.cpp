@@ -132,7 +132,7 @@ struct ListOptions {
 
 QByteArray ImapSession::mailboxName(const QString &name) const
 {
-    if (m_enabled.contains("UTF8=ACCEPT"))
+    if (m_enabled.contains("UTF8=ACCEPT") || m_rev2)
         return quoted(name.toUtf8());
     return quoted(encodeMailboxUtf7(name));
 }

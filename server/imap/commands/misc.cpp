@@ -14,7 +14,7 @@ namespace valv::imap {
 void ImapSession::cmdEnable(const Command &cmd)
 {
     // Only extensions whose behaviour changes after ENABLE and that this server has.
-    static const QSet<QByteArray> supported = {"CONDSTORE", "QRESYNC", "UTF8=ACCEPT"};
+    static const QSet<QByteArray> supported = {"IMAP4REV2", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT"};
     QList<QByteArray> enabled;
     for (const QByteArray &cap : cmd.capabilities) {
         if (supported.contains(cap) && !m_enabled.contains(cap)) {
@@ -22,8 +22,11 @@ void ImapSession::cmdEnable(const Command &cmd)
             enabled << cap;
         }
     }
-    if (m_enabled.contains("UTF8=ACCEPT"))
-        m_receiver.setUtf8Names(true); // RFC 6855 §3: names are UTF-8 from now on
+    if (m_enabled.contains("IMAP4REV2"))
+        m_rev2 = true;
+    // RFC 6855 §3 / RFC 9051 §5.1: mailbox names are UTF-8 from now on.
+    if (m_enabled.contains("UTF8=ACCEPT") || m_rev2)
+        m_receiver.setUtf8Names(true);
     if (m_enabled.contains("QRESYNC"))
         m_qresync = true; // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE
     if (m_enabled.contains("CONDSTORE") || m_qresync)

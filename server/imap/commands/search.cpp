@@ -113,8 +113,16 @@ void ImapSession::saveSearchResult(const QList<int> &indexes)
     m_savedUids = uids;
 }
 
-void ImapSession::cmdSearch(const Command &cmd)
+void ImapSession::cmdSearch(const Command &cmdIn)
 {
+    // RFC 9051 §6.4.4: once IMAP4rev2 is enabled, every SEARCH answers with ESEARCH.
+    Command rev2;
+    if (m_rev2 && !cmdIn.esearch) {
+        rev2 = cmdIn;
+        rev2.esearch = true;
+        rev2.searchReturn = 0; // RETURN () = ALL
+    }
+    const Command &cmd = rev2.tag.isEmpty() ? cmdIn : rev2;
     uint64_t highest = 0;
     const auto found = searchIndexes(cmd, &highest);
     if (!found)
