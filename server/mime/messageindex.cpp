@@ -19,6 +19,7 @@
 
 #include "mime/headerparse.h"
 #include "mime/mimetree.h"
+#include "mime/gmimeinit.h"
 #include "mime/transferdecode.h"
 
 #include <mutex>
@@ -28,12 +29,6 @@ namespace valv::mime {
 using namespace detail;
 
 namespace {
-
-void ensureGMime()
-{
-    static std::once_flag once;
-    std::call_once(once, [] { g_mime_init(); });
-}
 
 QString fromGChar(char *s)
 {

@@ -8,6 +8,7 @@
 
 #include "mime/headerparse.h"
 #include "mime/mimetree.h"
+#include "mime/gmimeinit.h"
 #include "mime/transferdecode.h"
 
 #include <QStringDecoder>
@@ -20,12 +21,6 @@ namespace valv::mime {
 using namespace detail;
 
 namespace {
-
-void ensureGMime()
-{
-    static std::once_flag once;
-    std::call_once(once, [] { g_mime_init(); });
-}
 
 bool isValidUtf8(const QByteArray &b)
 {
