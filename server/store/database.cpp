@@ -188,6 +188,8 @@ Result<std::unique_ptr<Database>> Database::open(const QString &path, const QByt
     if (rc != SQLITE_OK)
         return makeError(int(DbError::WrongKey),
                          QStringLiteral("cannot read %1: wrong key or not a Valv database").arg(path));
+    if (auto r = db->exec("PRAGMA cache_size = -" + QByteArray::number(options.cacheKiB) + ";"); !r)
+        return r.error();
     for (const char *pragma : {"PRAGMA journal_mode = WAL;", "PRAGMA synchronous = FULL;",
                                "PRAGMA foreign_keys = ON;", "PRAGMA secure_delete = ON;"}) {
         if (auto r = db->exec(pragma); !r)

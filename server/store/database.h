@@ -31,6 +31,9 @@ struct DbOptions {
     // A file must always be reopened with the page size it was created with.
     int cipherPageSize = 4096;
     int busyTimeoutMs = 10000;
+    // Page cache per connection. Long-lived session connections use a small one: mail
+    // is read once per FETCH, and a thousand idle sessions must not hold megabytes each.
+    int cacheKiB = 2000;
     bool create = true;
 };
 

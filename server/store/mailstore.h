@@ -63,10 +63,13 @@ struct AppendResult {
 
 class MailStore {
 public:
-    // Chosen by measurement (tests/bench/store_pagesize.cpp, README "Storage"): mail is
-    // read in whole 10 KB+ bodies, where 64 KiB pages decrypt ~2x faster than 16 KiB
-    // and ~3x faster than 4 KiB, while flag updates and appends cost the same.
-    static constexpr int kPageSize = 65536;
+    // Chosen by measurement (README "Storage"): SQLCipher keeps about a hundred pages'
+    // worth of buffers per open connection whatever cache_size says, so an idle IMAP
+    // session costs ~0.8 MB with 4 KiB pages, ~2 MB with 16 KiB and ~6.7 MB with 64 KiB
+    // (tests/bench/idle_memory_probe.py), while full-message reads are only ~2x faster at
+    // 64 KiB (tests/bench/store_pagesize.cpp). Idle phones holding IDLE connections
+    // decide it: 4 KiB.
+    static constexpr int kPageSize = 4096;
     [[nodiscard]] static DbOptions defaultOptions()
     {
         DbOptions o;

@@ -23,13 +23,16 @@ QString MailStoreOpener::pathFor(const QString &userId) const
     return QDir(m_dataDir).filePath(QStringLiteral("mail/%1.db").arg(userId));
 }
 
-Result<std::unique_ptr<MailStore>> MailStoreOpener::open(const QString &userId) const
+Result<std::unique_ptr<MailStore>> MailStoreOpener::open(const QString &userId, int cacheKiB) const
 {
     auto key = m_config->mailboxKey(userId);
     if (!key)
         return key.error();
     QDir().mkpath(QDir(m_dataDir).filePath(QStringLiteral("mail")));
-    return MailStore::open(pathFor(userId), *key);
+    DbOptions options = MailStore::defaultOptions();
+    if (cacheKiB > 0)
+        options.cacheKiB = cacheKiB;
+    return MailStore::open(pathFor(userId), *key, true, options);
 }
 
 Result<MailStore *> MailStoreOpener::cached(const QString &userId) const

@@ -19,7 +19,8 @@ public:
 
     [[nodiscard]] QString pathFor(const QString &userId) const;
     // A new connection, owned by the caller (an IMAP session keeps one for its life).
-    [[nodiscard]] Result<std::unique_ptr<MailStore>> open(const QString &userId) const;
+    // `cacheKiB` > 0 sets a smaller page cache (sessions; see DbOptions::cacheKiB).
+    [[nodiscard]] Result<std::unique_ptr<MailStore>> open(const QString &userId, int cacheKiB = 0) const;
     // A connection cached for the calling thread. Valid until the thread ends or
     // dropCached() is called on that thread.
     [[nodiscard]] Result<MailStore *> cached(const QString &userId) const;

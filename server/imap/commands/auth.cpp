@@ -21,6 +21,9 @@ namespace {
 // blocking the worker (a timer, not a sleep).
 constexpr int kFailureDelayMs = 1000;
 constexpr int kMaxAuthFailures = 3;
+// A session's own store connection: a small page cache (two 64 KiB pages' worth of
+// headroom beyond the schema), since an idle session should cost little memory.
+constexpr int kSessionCacheKiB = 256;
 } // namespace
 
 void ImapSession::cmdCapability(const Command &cmd)
@@ -123,7 +126,7 @@ void ImapSession::checkPassword(const QByteArray &tag, const QString &user, cons
             error = QStringLiteral("bad credentials");
         else {
             u = *found;
-            auto opened = ctx->mail->open(u.id);
+            auto opened = ctx->mail->open(u.id, kSessionCacheKiB);
             if (opened)
                 mail = std::move(*opened);
             else

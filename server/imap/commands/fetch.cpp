@@ -94,6 +94,7 @@ void ImapSession::cmdFetch(const Command &cmd)
         return bad(cmd.tag, "Invalid message sequence set");
     if (cmd.vanished)
         fetchVanished(cmd);
+    bool expungedMeanwhile = false;
     for (int i : *indexes) {
         if (cmd.changedSince && m_messages[i].modSeq <= *cmd.changedSince)
             continue; // RFC 7162 §3.1.4.1
@@ -102,9 +103,19 @@ void ImapSession::cmdFetch(const Command &cmd)
         if (!fetchOne(i, cmd, out, error)) {
             if (error == QLatin1String("UNKNOWN-CTE"))
                 return no(cmd.tag, "[UNKNOWN-CTE] The part's content-transfer-encoding cannot be decoded");
+            if (error == QLatin1String("EXPUNGED")) {
+                expungedMeanwhile = true;
+                continue;
+            }
             return serverBug(cmd.tag, error);
         }
         sink()->write(out);
+    }
+    if (expungedMeanwhile) {
+        // RFC 9051 §7.1 EXPUNGEISSUED: another session expunged some of these; the
+        // client learns which at its next NOOP, and may fetch the rest again.
+        m_folderDirty = true;
+        return no(cmd.tag, "[EXPUNGEISSUED] Some of the requested messages were expunged meanwhile");
     }
     if (std::exchange(m_changedBySelf, false))
         announceChange(m_folder.name); // \Seen was set
@@ -122,7 +133,8 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
         flags.append("\\Seen");
         auto modseq = m_mail->setFlags(m_folder.id, meta.uid, flags);
         if (!modseq) {
-            error = modseq.error().message;
+            error = modseq.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED")
+                                                                                : modseq.error().message;
             return false;
         }
         meta.flags = flags;
@@ -138,7 +150,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
             return true;
         auto r = m_mail->raw(m_folder.id, meta.uid);
         if (!r) {
-            error = r.error().message;
+            error = r.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED") : r.error().message;
             return false;
         }
         raw = std::move(*r);
@@ -149,7 +161,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
             return true;
         auto s = m_mail->structure(m_folder.id, meta.uid);
         if (!s) {
-            error = s.error().message;
+            error = s.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED") : s.error().message;
             return false;
         }
         structure = std::move(*s);

@@ -80,6 +80,9 @@ std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_
     const qint64 folderId = m_folder.id;
     in.loadRaw = [this, folderId](int index, QString *error) -> std::optional<QByteArray> {
         auto r = m_mail->raw(folderId, m_messages[index].uid);
+        // Expunged by another session since our snapshot: it matches no text (RFC 2180 §4.1).
+        if (!r && r.error().code == int(store::MailError::NoSuchMessage))
+            return QByteArray();
         if (!r) {
             *error = r.error().message;
             return std::nullopt;
@@ -197,6 +200,10 @@ LoadStatus loadItems(store::MailStore &mail, qint64 folderId, const QList<store:
         item.size = m.size;
         if (headers) {
             auto raw = mail.raw(folderId, m.uid);
+            if (!raw && raw.error().code == int(store::MailError::NoSuchMessage)) {
+                items.append(std::move(item)); // expunged meanwhile: sorts with empty fields
+                continue;
+            }
             if (!raw) {
                 *error = raw.error().message;
                 return LoadStatus::Failed;

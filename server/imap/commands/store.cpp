@@ -39,6 +39,7 @@ void ImapSession::cmdStore(const Command &cmd)
     if (!indexes)
         return bad(cmd.tag, "Invalid message sequence set");
     QList<uint32_t> modified; // RFC 7162 §3.1.3: failed UNCHANGEDSINCE conditions
+    bool expungedMeanwhile = false;
     for (int i : *indexes) {
         store::MessageMeta &meta = m_messages[i];
         QList<QByteArray> flags;
@@ -65,6 +66,10 @@ void ImapSession::cmdStore(const Command &cmd)
                 modified << (cmd.uid ? meta.uid : uint32_t(i + 1));
                 continue;
             }
+            if (!modseq && modseq.error().code == int(store::MailError::NoSuchMessage)) {
+                expungedMeanwhile = true; // another session expunged it since our snapshot
+                continue;
+            }
             if (!modseq)
                 return serverBug(cmd.tag, modseq.error().message);
             meta.flags = flags;
@@ -77,6 +82,11 @@ void ImapSession::cmdStore(const Command &cmd)
                 line += "UID " + QByteArray::number(meta.uid) + " ";
             untagged(line + (cmd.store.silent ? "MODSEQ (" + QByteArray::number(meta.modSeq) + ")" : flagsItem(meta)) + ")");
         }
+    }
+    if (expungedMeanwhile) {
+        announceChange(m_folder.name);
+        m_folderDirty = true;
+        return no(cmd.tag, "[EXPUNGEISSUED] Some of the messages were expunged meanwhile");
     }
     if (!modified.isEmpty()) {
         announceChange(m_folder.name);
