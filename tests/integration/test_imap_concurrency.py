@@ -235,3 +235,30 @@ def test_move_in_a_is_reported_in_b_and_in_the_destination(valv):
     assert vh.parse_fetch_response(untagged[0][2:])[1]["BODY[]"] == message(2)
     for r in (a, b, c):
         r.close()
+
+
+def test_fetch_and_store_of_message_expunged_by_another_session(valv):
+    """RFC 9051 §7.1 EXPUNGEISSUED: B still has a message in its snapshot that A has
+    expunged. B's FETCH/STORE of it get NO [EXPUNGEISSUED] (never a server error), a
+    SEARCH simply does not match it, and B's next NOOP reports the EXPUNGE."""
+    srv = valv.server()
+    a, b = login(srv), login(srv)
+    for n in range(3):
+        append(a, message(n, "gone"))
+    assert select(a) == 3
+    assert select(b) == 3
+    ok(a, "D", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+    ok(a, "E", "EXPUNGE")
+    _, tagged = b.command(b"F", b"FETCH 1:3 (BODY.PEEK[])")
+    assert tagged.startswith(b"F NO [EXPUNGEISSUED]"), tagged
+    _, tagged = b.command(b"T", b"STORE 2 +FLAGS (\\Flagged)")
+    assert tagged.startswith(b"T NO [EXPUNGEISSUED]"), tagged
+    untagged = ok(b, "S", "SEARCH BODY body")
+    hits = [u for u in untagged if u.startswith(b"* SEARCH")][0].split()[2:]
+    assert hits == [b"1", b"3"], untagged
+    untagged = ok(b, "N", "NOOP")
+    assert b"* 2 EXPUNGE\r\n" in untagged, untagged
+    assert uids(b) == uids(a)
+    assert not vh.bad_log_lines(srv.log_text())
+    a.close()
+    b.close()
