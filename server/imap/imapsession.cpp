@@ -2,6 +2,7 @@
 // RFC 9051 §3 (states), §7 (responses): the session core and dispatch.
 #include "imap/imapsession.h"
 
+#include "imap/uidset.h"
 #include "store/mailboxhub.h"
 
 #include <QLoggingCategory>
@@ -295,18 +296,7 @@ std::optional<QList<int>> ImapSession::resolve(const SequenceSet &set, bool uid)
                 out.append(int(i) - 1);
         }
     } else {
-        const uint32_t maxUid = n ? m_messages.last().uid : 0;
-        for (const SeqRange &r : set.ranges) {
-            uint32_t a = r.first == 0 ? maxUid : r.first;
-            uint32_t b = r.last == 0 ? maxUid : r.last;
-            if (a > b)
-                std::swap(a, b);
-            // Binary search for the first UID >= a.
-            auto it = std::lower_bound(m_messages.begin(), m_messages.end(), a,
-                                       [](const store::MessageMeta &m, uint32_t v) { return m.uid < v; });
-            for (; it != m_messages.end() && it->uid <= b; ++it)
-                out.append(int(it - m_messages.begin()));
-        }
+        forEachUidInSet(m_messages, set.ranges, [&](int i) { out.append(i); });
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());

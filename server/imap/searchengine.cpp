@@ -2,6 +2,8 @@
 // RFC 9051 §6.4.4 SEARCH keys, RFC 5032 WITHIN, RFC 7162 §3.1.5 MODSEQ, RFC 5182 "$".
 #include "imap/searchengine.h"
 
+#include "imap/uidset.h"
+
 #include "mime/searchtext.h"
 
 #include <QHash>
@@ -232,17 +234,7 @@ private:
             }
             return in;
         }
-        const uint32_t maxUid = m_msgs.last().uid;
-        for (const SeqRange &r : k.set.ranges) {
-            uint32_t a = r.first == 0 ? maxUid : r.first;
-            uint32_t b = r.last == 0 ? maxUid : r.last;
-            if (a > b)
-                std::swap(a, b);
-            auto it = std::lower_bound(m_msgs.begin(), m_msgs.end(), a,
-                                       [](const store::MessageMeta &m, uint32_t v) { return m.uid < v; });
-            for (; it != m_msgs.end() && it->uid <= b; ++it)
-                in[size_t(it - m_msgs.begin())] = true;
-        }
+        forEachUidInSet(m_msgs, k.set.ranges, [&](int i) { in[size_t(i)] = true; });
         return in;
     }
 

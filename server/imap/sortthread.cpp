@@ -377,11 +377,9 @@ private:
         }
     }
 
-    // Step 3: dummies without children go; dummies with children give them to their
-    // parent, except at the top where a dummy stays when it has more than one child.
-    QList<int> pruneDummies(const QList<int> &roots)
+    // Post-order without recursion: children come before their parent.
+    std::vector<int> postOrder(const QList<int> &roots) const
     {
-        // Post-order without recursion: children are final before their parent is looked at.
         std::vector<int> post;
         std::vector<std::pair<int, bool>> stack;
         for (int r : roots)
@@ -397,6 +395,14 @@ private:
             for (int c : m_nodes[size_t(n)].children)
                 stack.emplace_back(c, false);
         }
+        return post;
+    }
+
+    // Step 3: dummies without children go; dummies with children give them to their
+    // parent, except at the top where a dummy stays when it has more than one child.
+    QList<int> pruneDummies(const QList<int> &roots)
+    {
+        const std::vector<int> post = postOrder(roots);
         for (int n : post) {
             QList<int> kept;
             for (int c : m_nodes[size_t(n)].children) {
@@ -526,21 +532,7 @@ private:
     // Step 6: every set of siblings, deepest first.
     void sortAll(QList<int> &roots)
     {
-        std::vector<int> post;
-        std::vector<std::pair<int, bool>> stack;
-        for (int r : roots)
-            stack.emplace_back(r, false);
-        while (!stack.empty()) {
-            auto [n, expanded] = stack.back();
-            stack.pop_back();
-            if (expanded) {
-                post.push_back(n);
-                continue;
-            }
-            stack.emplace_back(n, true);
-            for (int c : m_nodes[size_t(n)].children)
-                stack.emplace_back(c, false);
-        }
+        const std::vector<int> post = postOrder(roots);
         for (int n : post)
             sortSiblingsOnly(m_nodes[size_t(n)].children);
         sortSiblingsOnly(roots);

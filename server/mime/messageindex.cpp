@@ -19,7 +19,7 @@
 
 #include "mime/headerparse.h"
 #include "mime/mimetree.h"
-#include "mime/gmimeinit.h"
+#include "mime/gmimeutil.h"
 #include "mime/transferdecode.h"
 
 #include <mutex>
@@ -271,22 +271,6 @@ QList<QString> addrSpecs(const QList<Address> &list)
         if (!a.isGroupMarker())
             out.append(addrSpec(a));
     }
-    return out;
-}
-
-std::optional<QDateTime> parseDate(const QByteArray &value)
-{
-    if (value.isNull())
-        return std::nullopt;
-    GDateTime *dt = g_mime_utils_header_decode_date(value.constData());
-    if (!dt)
-        return std::nullopt;
-    const qint64 secs = g_date_time_to_unix(dt);
-    const int offset = int(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_SECOND);
-    g_date_time_unref(dt);
-    QDateTime out = QDateTime::fromSecsSinceEpoch(secs, Qt::OffsetFromUTC, offset);
-    if (!out.isValid())
-        return std::nullopt;
     return out;
 }
 

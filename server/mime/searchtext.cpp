@@ -8,7 +8,7 @@
 
 #include "mime/headerparse.h"
 #include "mime/mimetree.h"
-#include "mime/gmimeinit.h"
+#include "mime/gmimeutil.h"
 #include "mime/transferdecode.h"
 
 #include <QStringDecoder>
@@ -86,25 +86,6 @@ void appendHeaderText(const QByteArray &raw, const Header &h, QString &out)
         out += decodeHeaderText(fieldValue(raw, f));
         out += u'\n';
     }
-}
-
-std::optional<QDateTime> parseDate(const QByteArray &value)
-{
-    if (value.isNull())
-        return std::nullopt;
-    ensureGMime();
-    QByteArray v = value;
-    v.replace('\0', ' ');
-    GDateTime *dt = g_mime_utils_header_decode_date(v.constData());
-    if (!dt)
-        return std::nullopt;
-    const qint64 secs = g_date_time_to_unix(dt);
-    const int offset = int(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_SECOND);
-    g_date_time_unref(dt);
-    QDateTime out = QDateTime::fromSecsSinceEpoch(secs, Qt::OffsetFromUTC, offset);
-    if (!out.isValid())
-        return std::nullopt;
-    return out;
 }
 
 const Address *firstAddress(const QList<Address> &list)
