@@ -45,10 +45,11 @@ struct Connection::Deflate {
         } while (out.avail_out == 0);
         return result;
     }
-    // nullopt: the client's stream is corrupt.
-    std::optional<QByteArray> decompress(const QByteArray &data)
+    // Hands the inflated bytes to `out` a chunk at a time, so a small packet that inflates
+    // to megabytes never sits in one buffer. false: the client's stream is corrupt.
+    template <typename Out>
+    bool decompress(const QByteArray &data, Out &&out)
     {
-        QByteArray result;
         in.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(data.constData()));
         in.avail_in = uInt(data.size());
         while (in.avail_in > 0) {
@@ -57,12 +58,13 @@ struct Connection::Deflate {
             in.avail_out = kChunk;
             const int rc = inflate(&in, Z_SYNC_FLUSH);
             if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
-                return std::nullopt;
-            result.append(buf, kChunk - int(in.avail_out));
-            if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && in.avail_out == kChunk))
+                return false;
+            if (in.avail_out < uInt(kChunk))
+                out(QByteArray(buf, kChunk - int(in.avail_out)));
+            if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && in.avail_out == uInt(kChunk)))
                 break;
         }
-        return result;
+        return true;
     }
 };
 
@@ -180,19 +182,22 @@ void Connection::onReadyRead()
         return; // handshake in progress
     if (m_idle.interval() > 0)
         m_idle.start();
-    QByteArray data = m_socket->readAll();
-    if (m_deflate && !data.isEmpty()) {
-        auto plain = m_deflate->decompress(data);
-        if (!plain) {
-            qCDebug(lcNet) << m_peer << "corrupt DEFLATE stream; closing";
-            m_socket->abort();
-            onDisconnected();
-            return;
-        }
-        data = *plain;
-    }
-    if (!data.isEmpty() && m_session)
+    const QByteArray data = m_socket->readAll();
+    if (data.isEmpty() || !m_session)
+        return;
+    if (!m_deflate) {
         m_session->ingest(data);
+        return;
+    }
+    const bool ok = m_deflate->decompress(data, [this](const QByteArray &plain) {
+        if (m_session && !m_closing)
+            m_session->ingest(plain);
+    });
+    if (!ok) {
+        qCDebug(lcNet) << m_peer << "corrupt DEFLATE stream; closing";
+        m_socket->abort();
+        onDisconnected();
+    }
 }
 
 void Connection::onEncrypted()

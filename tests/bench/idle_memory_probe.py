@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Resident memory per idle IMAP connection of a running valvd.
 
-Usage: idle_memory_probe.py READY_FILE CONNECTIONS MESSAGES [USER PASSWORD]
+Usage: idle_memory_probe.py READY_FILE CONNECTIONS MESSAGES USER PASSWORD
 
 valvd must run with --allow-plaintext-auth and a high --max-connections-per-ip. The
 script APPENDs MESSAGES messages of 40 KB to the user's INBOX, then opens CONNECTIONS
@@ -13,12 +13,13 @@ import socket
 import sys
 import time
 
+if len(sys.argv) != 6:
+    sys.exit(__doc__)
 ready = json.load(open(sys.argv[1]))
 pid = ready["pid"]
 count = int(sys.argv[2])
 messages = int(sys.argv[3])
-user = sys.argv[4] if len(sys.argv) > 4 else "demo@example.test"
-password = sys.argv[5] if len(sys.argv) > 5 else "pw12345"
+user, password = sys.argv[4], sys.argv[5]
 
 
 def rss_kib():
