@@ -2,7 +2,7 @@
 #include "delivery/localdelivery.h"
 
 #include "core/pool.h"
-#include "mime/messageindex.h"
+#include "delivery/prepare.h"
 #include "store/mailboxhub.h"
 
 #include <QLoggingCategory>
@@ -14,13 +14,7 @@ namespace valv::delivery {
 Result<void> LocalDelivery::deliver(const QByteArray &raw, const QList<store::User> &recipients,
                                     const QString &folder) const
 {
-    const mime::MessageIndex index = mime::indexMessage(raw);
-    store::NewMessage m;
-    m.raw = raw;
-    m.internalDate = QDateTime::currentDateTimeUtc();
-    m.envelope = index.envelope;
-    m.bodyStructure = index.bodyStructure;
-    m.body = index.body;
+    const store::NewMessage m = prepareMessage(raw, {}, QDateTime::currentDateTimeUtc());
     for (const store::User &u : recipients) {
         auto r = m_commits.append(u.id, folder, m);
         if (!r) {

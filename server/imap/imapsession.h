@@ -90,6 +90,8 @@ private:
     void cmdThread(const Command &cmd);
     // Runs cmd.searchKey over m_messages; on failure answers the command and returns nullopt.
     [[nodiscard]] std::optional<QList<int>> searchIndexes(const Command &cmd, uint64_t *highestModSeq);
+    // The full-text index's exact answer for a text key (searchengine.h TextIndex).
+    [[nodiscard]] std::optional<QSet<uint32_t>> textIndexLookup(qint64 folderId, const SearchKey &key);
     // RFC 5182: the result a SAVE keeps ("$"), from indexes into m_messages.
     void saveSearchResult(const QList<int> &indexes);
     // [search-decl-end]

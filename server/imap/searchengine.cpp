@@ -125,18 +125,27 @@ public:
                 return tri(d < k.date);
             return tri(k.kind == K::SentOn ? d == k.date : d >= k.date);
         }
-        case K::From: return headerMatch("From", k.string, stage, l);
-        case K::To: return headerMatch("To", k.string, stage, l);
-        case K::Cc: return headerMatch("Cc", k.string, stage, l);
-        case K::Bcc: return headerMatch("Bcc", k.string, stage, l);
-        case K::Subject: return headerMatch("Subject", k.string, stage, l);
+        case K::From:
+        case K::To:
+        case K::Cc:
+        case K::Bcc:
+        case K::Subject: {
+            if (const auto decided = fromIndex(k, m.uid))
+                return *decided;
+            const char *name = k.kind == K::From ? "From"
+                : k.kind == K::To                ? "To"
+                : k.kind == K::Cc                ? "Cc"
+                : k.kind == K::Bcc               ? "Bcc"
+                                                 : "Subject";
+            return headerMatch(name, k.string, stage, l);
+        }
         case K::Header: return headerMatch(k.field, k.string, stage, l);
         case K::Body:
         case K::Text: {
             if (k.string.isEmpty())
                 return Tri::Yes;
-            if (excludedByPrefilter(k, m.uid))
-                return Tri::No;
+            if (const auto decided = fromIndex(k, m.uid))
+                return *decided;
             if (k.kind == K::Text && stage != Stage::Meta) {
                 for (const mime::SearchHeader &h : l->text.headers) {
                     if (contains(h.value, k.string) || contains(QString::fromLatin1(h.name), k.string))
@@ -200,14 +209,17 @@ private:
         return Tri::No;
     }
 
-    bool excludedByPrefilter(const SearchKey &k, uint32_t uid)
+    // The key decided by the full-text index, when it can tell (asked once per key).
+    std::optional<Tri> fromIndex(const SearchKey &k, uint32_t uid)
     {
-        if (!m_in.prefilter)
-            return false;
-        auto it = m_prefiltered.find(&k);
-        if (it == m_prefiltered.end())
-            it = m_prefiltered.insert(&k, m_in.prefilter(k));
-        return it->has_value() && !(*it)->contains(uid);
+        if (!m_in.textIndex)
+            return std::nullopt;
+        auto it = m_indexed.find(&k);
+        if (it == m_indexed.end())
+            it = m_indexed.insert(&k, m_in.textIndex(k));
+        if (!it->has_value())
+            return std::nullopt;
+        return tri((*it)->contains(uid));
     }
 
     // Which messages a sequence set / UID set names (RFC 9051 §9 seq-number: '*' is the
@@ -242,7 +254,7 @@ private:
     const QList<store::MessageMeta> &m_msgs;
     QDateTime m_now;
     QHash<const SearchKey *, std::vector<bool>> m_sets;
-    QHash<const SearchKey *, std::optional<QSet<uint32_t>>> m_prefiltered;
+    QHash<const SearchKey *, std::optional<QSet<uint32_t>>> m_indexed;
 };
 
 bool containsKind(const SearchKey &root, K kind)
@@ -280,21 +292,31 @@ Result<SearchOutcome> search(const SearchKey &key, const SearchInput &input)
         Tri t = ev.eval(key, i, Stage::Meta, nullptr);
         if (t == Tri::Unknown) {
             QString error;
-            std::optional<QByteArray> raw = in.loadRaw ? in.loadRaw(i, &error) : std::nullopt;
-            if (!raw)
-                return makeError(int(SearchError::LoadFailed),
-                                 error.isEmpty() ? QStringLiteral("message %1 could not be read").arg(msgs[i].uid) : error);
-            out.loadedBytes += raw->size();
+            auto load = [&](LoadPart part) -> Result<QByteArray> {
+                std::optional<QByteArray> raw = in.loadRaw ? in.loadRaw(i, part, &error) : std::nullopt;
+                if (!raw)
+                    return makeError(int(SearchError::LoadFailed),
+                                     error.isEmpty() ? QStringLiteral("message %1 could not be read").arg(msgs[i].uid)
+                                                     : error);
+                out.loadedBytes += raw->size();
+                if (out.loadedBytes > in.limits.maxLoadedBytes)
+                    return makeError(int(SearchError::TooMuchData),
+                                     QStringLiteral("the search would read more than %1 MiB of mail")
+                                         .arg(in.limits.maxLoadedBytes / (1024 * 1024)));
+                return std::move(*raw);
+            };
             ++out.loadedMessages;
-            if (out.loadedBytes > in.limits.maxLoadedBytes)
-                return makeError(int(SearchError::TooMuchData),
-                                 QStringLiteral("the search would read more than %1 MiB of mail")
-                                     .arg(in.limits.maxLoadedBytes / (1024 * 1024)));
+            auto header = load(LoadPart::Header);
+            if (!header)
+                return header.error();
             Loaded l;
-            l.text = mime::searchText(*raw, mime::SearchParts::Headers);
-            l.sent = mime::sentDate(*raw);
+            l.text = mime::searchText(*header, mime::SearchParts::Headers);
+            l.sent = mime::sentDate(*header);
             t = ev.eval(key, i, Stage::Headers, &l);
             if (t == Tri::Unknown) {
+                auto raw = load(LoadPart::Whole);
+                if (!raw)
+                    return raw.error();
                 l.text = mime::searchText(*raw, mime::SearchParts::HeadersAndBody, in.limits.maxBodyChars);
                 t = ev.eval(key, i, Stage::Body, &l);
             }

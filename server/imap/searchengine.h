@@ -10,9 +10,12 @@
 //   message still unknown is loaded, then judged on its header fields (FROM, SUBJECT,
 //   HEADER, SENT*...), and only one still unknown after that has its body decoded
 //   (BODY, TEXT).
-// - TextPrefilter is the hook for a full-text index: given a BODY or TEXT key it may
-//   return a superset of the UIDs that can match; any other message is decided "no"
-//   without being loaded. Without a hook, every candidate is read.
+// - TextIndex is the hook for a full-text index: given a BODY, TEXT, FROM, TO, CC, BCC
+//   or SUBJECT key it may return exactly the UIDs that match; the key is then decided
+//   from that set without loading anything. When it cannot tell (no index, a needle too
+//   short for it) the message is read as without a hook.
+// - Messages are read in two steps: the header section first (RawLoader with
+//   Part::Header), the whole message only when a BODY or TEXT key is still open.
 // - Strings match as case-insensitive substrings of the decoded text (searchtext.h).
 //   An empty string matches every message that has the field (HEADER/FROM/...) and
 //   every message for BODY/TEXT.
@@ -48,16 +51,18 @@ struct SearchLimits {
     qsizetype maxBodyChars = 4 * 1024 * 1024;          // decoded body text per message
 };
 
-// The raw bytes of messages[index]; nullopt on a store error, described in *error.
-using RawLoader = std::function<std::optional<QByteArray>(int index, QString *error)>;
-// For a BODY or TEXT key: a superset of the UIDs that can match, or nullopt ("cannot tell").
-using TextPrefilter = std::function<std::optional<QSet<uint32_t>>(const SearchKey &key)>;
+// The raw bytes of messages[index] (Header: at least its header section, through the
+// blank line); nullopt on a store error, described in *error.
+enum class LoadPart { Header, Whole };
+using RawLoader = std::function<std::optional<QByteArray>(int index, LoadPart part, QString *error)>;
+// For a text key: exactly the UIDs that match it, or nullopt ("cannot tell").
+using TextIndex = std::function<std::optional<QSet<uint32_t>>(const SearchKey &key)>;
 
 struct SearchInput {
     const QList<store::MessageMeta> *messages = nullptr; // the folder snapshot, by sequence
     QList<uint32_t> savedUids;                           // "$", ascending
     RawLoader loadRaw;
-    TextPrefilter prefilter;                             // optional
+    TextIndex textIndex;                                 // optional
     QDateTime now;                                       // for WITHIN; invalid = current time
     SearchLimits limits;
 };

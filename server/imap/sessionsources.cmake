@@ -15,4 +15,4 @@ add_library(valv_imap STATIC
     commands/misc.cpp
     commands/condstore.cpp
 )
-target_link_libraries(valv_imap PUBLIC valv_imap_parser valv_core valv_store valv_mime)
+target_link_libraries(valv_imap PUBLIC valv_imap_parser valv_core valv_store valv_mime valv_delivery)

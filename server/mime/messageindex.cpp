@@ -362,6 +362,7 @@ MessageIndex indexMessage(const QByteArray &raw)
     index.envelope = envelopeOf(raw, h);
     index.bodyStructure = structureOf(raw, tree, true);
     index.body = structureOf(raw, tree, false);
+    index.headerLength = h.end;
 
     const QByteArray subject = firstValue(raw, h, "Subject");
     if (!subject.isNull())

@@ -17,6 +17,7 @@ struct MessageIndex {
     QByteArray envelope;       // RFC 9051 §7.5.2 ENVELOPE, serialized, e.g. ("date" "subject" ((...)) ...)
     QByteArray bodyStructure;  // extensible BODYSTRUCTURE, serialized
     QByteArray body;           // non-extensible BODY form, serialized
+    qsizetype headerLength = 0; // bytes of the top-level header, through its blank line
     // Decoded values for SEARCH/SORT (later issues) and for the UI.
     QString subject;
     QString from;              // first From address "local@domain"

@@ -228,6 +228,44 @@ Statement Database::prepare(const QByteArray &sql)
     return Statement(raw);
 }
 
+Result<QByteArray> Database::readBlobPrefix(const char *table, const char *column, qint64 rowid, qint64 length)
+{
+    sqlite3_blob *blob = nullptr;
+    int rc = sqlite3_blob_open(m_db, "main", table, column, rowid, 0, &blob);
+    if (rc != SQLITE_OK) {
+        Error e = makeError(int(kindOf(rc)), QString::fromUtf8(sqlite3_errmsg(m_db)));
+        sqlite3_blob_close(blob);
+        return e;
+    }
+    const int n = int(std::clamp<qint64>(length, 0, sqlite3_blob_bytes(blob)));
+    QByteArray out(n, Qt::Uninitialized);
+    rc = n > 0 ? sqlite3_blob_read(blob, out.data(), n, 0) : SQLITE_OK;
+    sqlite3_blob_close(blob);
+    if (rc != SQLITE_OK)
+        return makeError(int(kindOf(rc)), QString::fromUtf8(sqlite3_errstr(rc)));
+    return out;
+}
+
+Result<void> Database::registerTokenizer(const char *name, const void *module)
+{
+    // SQLite >= 3.12 refuses fts3_tokenizer(name, pointer) unless the connection allows it.
+    if (const int rc = sqlite3_db_config(m_db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 1, nullptr); rc != SQLITE_OK)
+        return makeError(int(kindOf(rc)), QString::fromUtf8(sqlite3_errstr(rc)));
+    sqlite3_stmt *st = nullptr;
+    int rc = sqlite3_prepare_v2(m_db, "SELECT fts3_tokenizer(?, ?)", -1, &st, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, &module, int(sizeof(module)), SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    Result<void> out;
+    if (rc != SQLITE_OK)
+        out = makeError(int(kindOf(rc)), QString::fromUtf8(sqlite3_errmsg(m_db)));
+    sqlite3_finalize(st);
+    return out;
+}
+
 qint64 Database::lastInsertId() const { return sqlite3_last_insert_rowid(m_db); }
 int Database::changes() const { return sqlite3_changes(m_db); }
 

@@ -89,6 +89,13 @@ public:
     [[nodiscard]] int changes() const;
     [[nodiscard]] Error lastError(DbError kind = DbError::Sql) const;
     [[nodiscard]] QString path() const { return m_path; }
+    // The first `length` bytes of one BLOB value (incremental blob I/O): only the pages
+    // holding those bytes are read and decrypted, not the whole overflow chain.
+    [[nodiscard]] Result<QByteArray> readBlobPrefix(const char *table, const char *column, qint64 rowid,
+                                                    qint64 length);
+    // Registers an FTS3/FTS4 tokenizer module (an sqlite3_tokenizer_module, see
+    // store/searchindex.h) under `name` for this connection.
+    [[nodiscard]] Result<void> registerTokenizer(const char *name, const void *module);
 
     // Schema migrations: `steps[i]` brings the schema from version i to i+1. Each step
     // runs in its own transaction with the version bump, so a failure leaves the last

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "store/mailstore.h"
 
+#include "store/searchindex.h"
+
 #include "store/crypto.h"
 
 #include <algorithm>
@@ -51,6 +53,16 @@ QList<QByteArray> MailStore::migrations()
         "UPDATE folders SET mailbox_id = 'F' || lower(hex(randomblob(12)));"
         "ALTER TABLE messages ADD COLUMN email_id TEXT;"
         "UPDATE messages SET email_id = 'M' || lower(hex(randomblob(12)));",
+        // 5: header-only reads (FETCH BODY[HEADER.FIELDS], header SEARCH keys, SORT)
+        // and the trigram full-text index (store/searchindex.h). Messages stored before
+        // have no header_len (read whole) and wait in textindex_pending until the first
+        // search indexes them.
+        "ALTER TABLE messages ADD COLUMN header_len INTEGER;"
+        "CREATE VIRTUAL TABLE textindex USING fts4(headers, hfrom, hto, hcc, hbcc, subject, body,"
+        " tokenize=valvtrigram);"
+        "INSERT INTO textindex(textindex) VALUES('automerge=8');"
+        "CREATE TABLE textindex_pending(blob_id INTEGER PRIMARY KEY);"
+        "INSERT INTO textindex_pending SELECT id FROM blobs;",
     };
 }
 
@@ -68,6 +80,8 @@ Result<std::unique_ptr<MailStore>> MailStore::open(const QString &path, const QB
     auto db = Database::open(path, key, opts);
     if (!db)
         return db.error();
+    if (auto r = (*db)->registerTokenizer(searchindex::kTokenizerName, searchindex::tokenizerModule()); !r)
+        return r.error();
     const int before = (*db)->schemaVersion();
     if (auto m = (*db)->migrate(migrations()); !m)
         return m.error();
@@ -182,14 +196,20 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
         if (auto r = b.exec(); !r)
             return dbError(r.error());
         const qint64 blobId = m_db->lastInsertId();
+        if (auto r = indexDocument(blobId, m->search); !r)
+            return r.error();
 
         Statement ins = m_db->prepare(
             "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure,"
-            " body, email_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            " body, email_id, header_len) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         const QDateTime date = m->internalDate.isValid() ? m->internalDate : QDateTime::currentDateTimeUtc();
         ins.bindInt(1, folderId).bindInt(2, uid).bindInt(3, modseq).bindInt(4, date.toSecsSinceEpoch());
         ins.bindInt(5, m->raw.size()).bindText(6, formatFlags(m->flags)).bindInt(7, blobId);
         ins.bind(8, m->envelope).bind(9, m->bodyStructure).bind(10, m->body).bindText(11, newObjectId('M'));
+        if (m->headerLength >= 0 && m->headerLength <= m->raw.size())
+            ins.bindInt(12, m->headerLength);
+        else
+            ins.bindNull(12);
         if (auto r = ins.exec(); !r)
             return dbError(r.error());
         results.append(AppendResult{uidValidity, uid++});
@@ -235,6 +255,111 @@ Result<QByteArray> MailStore::raw(qint64 folderId, uint32_t uid)
     QByteArray data = st.blob(0);
     st.reset();
     return data;
+}
+
+Result<QByteArray> MailStore::header(qint64 folderId, uint32_t uid)
+{
+    Statement st = m_db->prepare("SELECT blob_id, header_len FROM messages WHERE folder_id = ? AND uid = ?");
+    st.bindInt(1, folderId).bindInt(2, uid);
+    if (!st.next())
+        return st.failed() ? dbError(st.error()) : makeError(int(MailError::NoSuchMessage), QStringLiteral("no such message"));
+    const qint64 blobId = st.integer(0);
+    const bool known = !st.isNull(1);
+    const qint64 length = st.integer(1);
+    st.reset();
+    if (!known)
+        return raw(folderId, uid); // stored before header lengths were kept: the whole message
+    auto bytes = m_db->readBlobPrefix("blobs", "data", blobId, length);
+    if (!bytes)
+        return dbError(bytes.error());
+    return bytes;
+}
+
+Result<void> MailStore::indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc)
+{
+    if (!doc) {
+        Statement st = m_db->prepare("INSERT OR IGNORE INTO textindex_pending(blob_id) VALUES(?)");
+        st.bindInt(1, blobId);
+        if (auto r = st.exec(); !r)
+            return dbError(r.error());
+        return {};
+    }
+    using searchindex::fold;
+    using searchindex::FoldFor;
+    Statement st = m_db->prepare(
+        "INSERT INTO textindex(docid, headers, hfrom, hto, hcc, hbcc, subject, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bindInt(1, blobId);
+    int column = 2;
+    for (const QString *text : {&doc->headers, &doc->from, &doc->to, &doc->cc, &doc->bcc, &doc->subject, &doc->body})
+        st.bindText(column++, fold(*text, FoldFor::Document));
+    if (auto r = st.exec(); !r)
+        return dbError(r.error());
+    return {};
+}
+
+Result<int> MailStore::indexPending(const DocumentMaker &make, int maxMessages)
+{
+    Statement count = m_db->prepare("SELECT count(*) FROM textindex_pending");
+    if (!count.next())
+        return dbError(count.error());
+    const int pending = int(count.integer(0));
+    count.reset();
+    if (pending == 0 || maxMessages <= 0)
+        return pending;
+
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    Statement sel = m_db->prepare("SELECT p.blob_id, b.data FROM textindex_pending p JOIN blobs b ON b.id = p.blob_id"
+                                  " LIMIT ?");
+    sel.bindInt(1, maxMessages);
+    QList<std::pair<qint64, SearchDocument>> docs;
+    while (sel.next())
+        docs.append({sel.integer(0), make(sel.blob(1))});
+    if (sel.failed())
+        return dbError(sel.error());
+    sel.reset();
+    for (const auto &[blobId, doc] : docs) {
+        Statement del = m_db->prepare("DELETE FROM textindex_pending WHERE blob_id = ?");
+        del.bindInt(1, blobId);
+        if (auto r = del.exec(); !r)
+            return dbError(r.error());
+        if (auto r = indexDocument(blobId, doc); !r)
+            return r.error();
+    }
+    // A pending id whose blob is gone (should not happen) must not stay pending forever.
+    if (docs.size() < maxMessages) {
+        if (auto r = m_db->exec("DELETE FROM textindex_pending WHERE blob_id NOT IN (SELECT id FROM blobs);"); !r)
+            return dbError(r.error());
+    }
+    if (auto r = tx.commit(); !r)
+        return dbError(r.error());
+    return std::max(0, pending - int(docs.size()));
+}
+
+Result<QList<uint32_t>> MailStore::textSearch(qint64 folderId, TextField field, const QString &needle)
+{
+    if (!searchindex::indexable(needle))
+        return makeError(int(MailError::Invalid), QStringLiteral("search text shorter than three characters"));
+    QByteArray column;
+    switch (field) {
+    case TextField::Any: column = "textindex"; break;
+    case TextField::Body: column = "body"; break;
+    case TextField::From: column = "hfrom"; break;
+    case TextField::To: column = "hto"; break;
+    case TextField::Cc: column = "hcc"; break;
+    case TextField::Bcc: column = "hbcc"; break;
+    case TextField::Subject: column = "subject"; break;
+    }
+    Statement st = m_db->prepare("SELECT m.uid FROM textindex t JOIN messages m ON m.blob_id = t.docid WHERE t." + column
+                                 + " MATCH ? AND m.folder_id = ? ORDER BY m.uid");
+    st.bindText(1, searchindex::phrase(needle)).bindInt(2, folderId);
+    QList<uint32_t> uids;
+    while (st.next())
+        uids.append(uint32_t(st.integer(0)));
+    if (st.failed())
+        return dbError(st.error());
+    return uids;
 }
 
 Result<MailStore::Structure> MailStore::structure(qint64 folderId, uint32_t uid)
@@ -323,6 +448,14 @@ Result<void> MailStore::dropBlobsIfUnused(const QList<qint64> &blobIds)
         blob.bindInt(1, blobId).bindInt(2, blobId);
         if (auto r = blob.exec(); !r)
             return dbError(r.error());
+        if (m_db->changes() == 0)
+            continue;
+        for (const char *sql : {"DELETE FROM textindex WHERE docid = ?", "DELETE FROM textindex_pending WHERE blob_id = ?"}) {
+            Statement st = m_db->prepare(sql);
+            st.bindInt(1, blobId);
+            if (auto r = st.exec(); !r)
+                return dbError(r.error());
+        }
     }
     return {};
 }
@@ -516,7 +649,8 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
     for (uint32_t uid : uids) {
         Statement cp = m_db->prepare(
             "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body,"
-            " email_id) SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope, bodystructure, body, email_id"
+            " email_id, header_len) SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope, bodystructure, body,"
+            " email_id, header_len"
             " FROM messages WHERE folder_id = ? AND uid = ?");
         cp.bindInt(1, toId).bindInt(2, next).bindInt(3, modseq).bindInt(4, fromFolderId).bindInt(5, uid);
         if (auto r = cp.exec(); !r)
@@ -540,6 +674,53 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
     return result;
+}
+
+} // namespace valv::store
+
+namespace valv::store {
+
+Result<QList<uint32_t>> MailStore::expungeUids(qint64 folderId, QList<uint32_t> uids)
+{
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+    Transaction tx(*m_db);
+    if (!tx.begun())
+        return dbError(m_db->lastError());
+    QList<uint32_t> removed;
+    QList<qint64> blobIds;
+    std::optional<uint64_t> modseq;
+    for (uint32_t uid : uids) {
+        Statement sel = m_db->prepare("SELECT blob_id FROM messages WHERE folder_id = ? AND uid = ?");
+        sel.bindInt(1, folderId).bindInt(2, uid);
+        if (!sel.next()) {
+            if (sel.failed())
+                return dbError(sel.error());
+            continue; // expunged meanwhile by another session
+        }
+        blobIds.append(sel.integer(0));
+        sel.reset();
+        if (!modseq) {
+            const auto bumped = bumpModSeq(folderId);
+            if (!bumped)
+                return bumped.error();
+            modseq = *bumped;
+        }
+        Statement del = m_db->prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+        del.bindInt(1, folderId).bindInt(2, uid);
+        if (auto r = del.exec(); !r)
+            return dbError(r.error());
+        if (auto r = recordExpunge(folderId, uid, *modseq); !r)
+            return r.error();
+        removed.append(uid);
+    }
+    if (removed.isEmpty())
+        return removed;
+    if (auto r = dropBlobsIfUnused(blobIds); !r)
+        return r.error();
+    if (auto r = tx.commit(); !r)
+        return dbError(r.error());
+    return removed;
 }
 
 } // namespace valv::store

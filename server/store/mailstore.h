@@ -13,11 +13,13 @@
 
 #include "result.h"
 #include "store/database.h"
+#include "store/searchindex.h"
 
 #include <QDateTime>
 #include <QList>
 #include <QString>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -45,6 +47,8 @@ struct NewMessage {
     QByteArray envelope;      // serialized IMAP ENVELOPE (cached at delivery)
     QByteArray bodyStructure; // serialized extensible BODYSTRUCTURE
     QByteArray body;          // serialized non-extensible BODY
+    qint64 headerLength = -1; // bytes of the header section incl. its blank line; -1 = unknown
+    std::optional<SearchDocument> search; // none: indexed later (MailStore::indexPending)
 };
 
 struct MessageMeta {
@@ -118,6 +122,19 @@ public:
     // Metadata of every message in the folder, in UID order.
     [[nodiscard]] Result<QList<MessageMeta>> messages(qint64 folderId);
     [[nodiscard]] Result<QByteArray> raw(qint64 folderId, uint32_t uid);
+    // The header section only (through its blank line), without reading the body's
+    // pages; the whole message for messages stored before header lengths were kept.
+    [[nodiscard]] Result<QByteArray> header(qint64 folderId, uint32_t uid);
+
+    // Full-text search (store/searchindex.h). textSearch: the UIDs in the folder whose
+    // field contains `needle` case-insensitively, ascending; exact, but only for needles
+    // of three or more characters (searchindex::indexable), Invalid otherwise.
+    // indexPending indexes up to maxMessages messages stored without a SearchDocument
+    // (older versions, or a caller that had none) and returns how many still wait;
+    // textSearch answers for indexed messages only, so search after it returns 0.
+    using DocumentMaker = std::function<SearchDocument(const QByteArray &raw)>;
+    [[nodiscard]] Result<int> indexPending(const DocumentMaker &make, int maxMessages);
+    [[nodiscard]] Result<QList<uint32_t>> textSearch(qint64 folderId, TextField field, const QString &needle);
     struct Structure {
         QByteArray envelope, bodyStructure, body;
     };
@@ -137,9 +154,15 @@ public:
     [[nodiscard]] static QList<QByteArray> parseFlags(const QString &stored);
     [[nodiscard]] static QString formatFlags(QList<QByteArray> flags);
 
+    // Removes exactly these UIDs from the folder, whatever their flags, in one
+    // transaction (POP3 UPDATE state, RFC 1939 §6); UIDs already gone are skipped.
+    // Returns the UIDs removed, ascending.
+    [[nodiscard]] Result<QList<uint32_t>> expungeUids(qint64 folderId, QList<uint32_t> uids);
+
 private:
     MailStore() = default;
     [[nodiscard]] Result<void> dropBlobsIfUnused(const QList<qint64> &blobIds);
+    [[nodiscard]] Result<void> indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc);
     // Inside a transaction: the folder's next modseq.
     [[nodiscard]] Result<uint64_t> bumpModSeq(qint64 folderId);
     [[nodiscard]] Result<void> recordExpunge(qint64 folderId, uint32_t uid, uint64_t modseq);

@@ -3,7 +3,7 @@
 #include "imap/imapsession.h"
 
 #include "core/pool.h"
-#include "mime/messageindex.h"
+#include "delivery/prepare.h"
 
 namespace valv::imap {
 
@@ -54,8 +54,7 @@ void ImapSession::cmdAppend(const Command &cmd)
     const QDateTime date = cmd.appendDate.value_or(QDateTime::currentDateTimeUtc());
     const QByteArray tag = cmd.tag;
     core::runPooled([this, mail, name, message, date, flags, tag] {
-        const mime::MessageIndex index = mime::indexMessage(message);
-        store::NewMessage m{message, flags, date, index.envelope, index.bodyStructure, index.body};
+        const store::NewMessage m = delivery::prepareMessage(message, flags, date);
         auto r = mail->append(name, m);
         QMetaObject::invokeMethod(this, [this, r, name, tag] {
             m_busy = false;

@@ -156,6 +156,23 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
         raw = std::move(*r);
         return true;
     };
+    // The header section alone (or the whole message when already read): what
+    // RFC822.HEADER and BODY[HEADER...] of the top level need, without the body's pages.
+    std::optional<QByteArray> header;
+    auto loadHeader = [&]() -> const QByteArray * {
+        if (raw)
+            return &*raw;
+        if (!header) {
+            auto h = m_mail->header(m_folder.id, meta.uid);
+            if (!h) {
+                error = h.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED")
+                                                                                : h.error().message;
+                return nullptr;
+            }
+            header = std::move(*h);
+        }
+        return &*header;
+    };
     auto loadStructure = [&]() -> bool {
         if (structure)
             return true;
@@ -205,20 +222,27 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
                 return false;
             items << "RFC822 " + literal(*raw);
             break;
-        case K::Rfc822Header:
-            if (!loadRaw())
+        case K::Rfc822Header: {
+            const QByteArray *h = loadHeader();
+            if (!h)
                 return false;
-            items << "RFC822.HEADER " + literal(mime::extractSection(*raw, {}, mime::SectionText::Header).value_or(QByteArray()));
+            items << "RFC822.HEADER " + literal(mime::extractSection(*h, {}, mime::SectionText::Header).value_or(QByteArray()));
             break;
+        }
         case K::Rfc822Text:
             if (!loadRaw())
                 return false;
             items << "RFC822.TEXT " + literal(mime::extractSection(*raw, {}, mime::SectionText::Text).value_or(QByteArray()));
             break;
         case K::BodySection: {
-            if (!loadRaw())
+            const mime::SectionText text = toMime(a.section.text);
+            const bool headerOnly = a.section.part.isEmpty()
+                && (text == mime::SectionText::Header || text == mime::SectionText::HeaderFields
+                    || text == mime::SectionText::HeaderFieldsNot);
+            const QByteArray *source = headerOnly ? loadHeader() : (loadRaw() ? &*raw : nullptr);
+            if (!source)
                 return false;
-            const auto data = mime::extractSection(*raw, a.section.part, toMime(a.section.text), a.section.fields);
+            const auto data = mime::extractSection(*source, a.section.part, text, a.section.fields);
             QByteArray name = "BODY[" + sectionSpec(a.section) + "]";
             if (a.partial)
                 name += "<" + QByteArray::number(a.partial->offset) + ">";

@@ -12,15 +12,21 @@
 // - A search that fails while RETURN (SAVE) was asked resets "$" to empty (RFC 5182 §2.1).
 #include "imap/imapsession.h"
 
+#include "delivery/prepare.h"
 #include "imap/searchengine.h"
 #include "imap/sortthread.h"
 #include "mime/searchtext.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcImap)
 
 namespace valv::imap {
 
 namespace {
 
 constexpr qint64 kMaxQueryBytes = qint64(512) * 1024 * 1024;
+constexpr int kIndexBatch = 500; // messages indexed per transaction when catching up
 
 // sequence-set in the given order: runs of consecutive ascending numbers become "a:b".
 QByteArray sequenceSetOf(const QList<uint32_t> &numbers)
@@ -78,8 +84,9 @@ std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_
     in.savedUids = m_savedUids;
     in.limits.maxLoadedBytes = kMaxQueryBytes;
     const qint64 folderId = m_folder.id;
-    in.loadRaw = [this, folderId](int index, QString *error) -> std::optional<QByteArray> {
-        auto r = m_mail->raw(folderId, m_messages[index].uid);
+    in.loadRaw = [this, folderId](int index, LoadPart part, QString *error) -> std::optional<QByteArray> {
+        const uint32_t uid = m_messages[index].uid;
+        auto r = part == LoadPart::Header ? m_mail->header(folderId, uid) : m_mail->raw(folderId, uid);
         // Expunged by another session since our snapshot: it matches no text (RFC 2180 §4.1).
         if (!r && r.error().code == int(store::MailError::NoSuchMessage))
             return QByteArray();
@@ -89,6 +96,7 @@ std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_
         }
         return std::move(*r);
     };
+    in.textIndex = [this, folderId](const SearchKey &k) { return textIndexLookup(folderId, k); };
     auto result = search(cmd.searchKey, in);
     if (!result) {
         if (save)
@@ -103,6 +111,40 @@ std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_
     if (highestModSeq)
         *highestModSeq = result->highestModSeq;
     return result->indexes;
+}
+
+std::optional<QSet<uint32_t>> ImapSession::textIndexLookup(qint64 folderId, const SearchKey &k)
+{
+    using K = SearchKey::Kind;
+    store::TextField field = store::TextField::Any;
+    switch (k.kind) {
+    case K::Text: field = store::TextField::Any; break;
+    case K::Body: field = store::TextField::Body; break;
+    case K::From: field = store::TextField::From; break;
+    case K::To: field = store::TextField::To; break;
+    case K::Cc: field = store::TextField::Cc; break;
+    case K::Bcc: field = store::TextField::Bcc; break;
+    case K::Subject: field = store::TextField::Subject; break;
+    default: return std::nullopt;
+    }
+    if (!store::searchindex::indexable(k.string))
+        return std::nullopt; // too short for trigrams: the evaluator reads the messages
+    // Messages stored before the index existed are indexed by the first search.
+    for (;;) {
+        auto left = m_mail->indexPending(delivery::searchDocument, kIndexBatch);
+        if (!left) {
+            qCWarning(lcImap).noquote() << "search index:" << left.error().message;
+            return std::nullopt;
+        }
+        if (*left == 0)
+            break;
+    }
+    auto uids = m_mail->textSearch(folderId, field, k.string);
+    if (!uids) {
+        qCWarning(lcImap).noquote() << "search index:" << uids.error().message;
+        return std::nullopt; // answered by reading the messages instead
+    }
+    return QSet<uint32_t>(uids->begin(), uids->end());
 }
 
 void ImapSession::saveSearchResult(const QList<int> &indexes)
@@ -199,7 +241,7 @@ LoadStatus loadItems(store::MailStore &mail, qint64 folderId, const QList<store:
         item.internalDate = m.internalDate;
         item.size = m.size;
         if (headers) {
-            auto raw = mail.raw(folderId, m.uid);
+            auto raw = mail.header(folderId, m.uid); // SORT and THREAD read header fields only
             if (!raw && raw.error().code == int(store::MailError::NoSuchMessage)) {
                 items.append(std::move(item)); // expunged meanwhile: sorts with empty fields
                 continue;

@@ -19,7 +19,8 @@ QDateTime utc(int y, int m, int d, int h = 12) { return QDateTime(QDate(y, m, d)
 struct Folder {
     QList<store::MessageMeta> metas;
     QList<QByteArray> raws;
-    QList<int> loads; // indexes the loader was asked for
+    QList<int> loads;      // indexes whose header the loader was asked for (every read starts there)
+    QList<int> wholeLoads; // indexes read whole (a BODY/TEXT key still open after the header)
 };
 
 Folder folder()
@@ -72,9 +73,15 @@ SearchInput inputFor(Folder &f)
     SearchInput in;
     in.messages = &f.metas;
     in.now = utc(2000, 1, 2, 0);
-    in.loadRaw = [&f](int i, QString *) -> std::optional<QByteArray> {
+    in.loadRaw = [&f](int i, LoadPart part, QString *) -> std::optional<QByteArray> {
+        const QByteArray &raw = f.raws[i];
+        if (part == LoadPart::Whole) {
+            f.wholeLoads.append(i);
+            return raw;
+        }
         f.loads.append(i);
-        return f.raws[i];
+        const qsizetype blank = raw.indexOf("\r\n\r\n");
+        return blank < 0 ? raw : raw.left(blank + 4); // what MailStore::header gives
     };
     return in;
 }
@@ -208,35 +215,50 @@ private slots:
         }
     }
 
-    // The hook a full-text index will use: a UID superset for BODY/TEXT; others are not read.
-    void prefilter()
+    // The full-text index hook: its answer decides the key exactly, nothing is read;
+    // where it cannot tell, messages are read (header first, whole only if needed).
+    void textIndex()
     {
         Folder f = folder();
         SearchInput in = inputFor(f);
         int calls = 0;
-        in.prefilter = [&calls](const SearchKey &k) -> std::optional<QSet<uint32_t>> {
+        in.textIndex = [&calls](const SearchKey &k) -> std::optional<QSet<uint32_t>> {
             ++calls;
-            if (k.kind == SearchKey::Kind::Body)
+            if (k.kind == SearchKey::Kind::Body || k.kind == SearchKey::Kind::Subject)
                 return QSet<uint32_t>{5, 10};
             return std::nullopt; // TEXT: cannot tell
         };
         auto r = search(parseKeys("BODY lait"), in);
         QVERIFY(r.ok());
-        QCOMPARE(seqs(r->indexes), QStringLiteral("2"));
-        QCOMPARE(f.loads, (QList<int>{1, 3}));
+        QCOMPARE(seqs(r->indexes), QStringLiteral("2 4"));
+        QVERIFY(f.loads.isEmpty());
         QCOMPARE(calls, 1); // once per key, not per message
-        f.loads.clear();
+        auto s = search(parseKeys("OR SUBJECT x SEEN"), in);
+        QVERIFY(s.ok());
+        QVERIFY(f.loads.isEmpty());
         auto t = search(parseKeys("TEXT hello"), in);
         QVERIFY(t.ok());
         QCOMPARE(seqs(t->indexes), QStringLiteral("1 3"));
         QCOMPARE(f.loads.size(), 4);
+        // Messages whose header already matched are not read whole.
+        QVERIFY(f.wholeLoads.size() < 4);
+    }
+
+    // Header keys read the header section only.
+    void headerOnly()
+    {
+        Folder f = folder();
+        auto r = search(parseKeys("HEADER Message-ID x"), inputFor(f));
+        QVERIFY(r.ok());
+        QCOMPARE(f.loads.size(), f.metas.size());
+        QVERIFY(f.wholeLoads.isEmpty());
     }
 
     void loadFailure()
     {
         Folder f = folder();
         SearchInput in = inputFor(f);
-        in.loadRaw = [](int, QString *error) -> std::optional<QByteArray> {
+        in.loadRaw = [](int, LoadPart, QString *error) -> std::optional<QByteArray> {
             *error = QStringLiteral("disk on fire");
             return std::nullopt;
         };

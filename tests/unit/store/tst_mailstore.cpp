@@ -25,6 +25,11 @@ private slots:
     void encryptedOnDisk();
     void migratesOlderSchema();
     void newerSchemaRefused();
+    void headerOnly();
+    void textSearch_data();
+    void textSearch();
+    void textIndexFollowsMessages();
+    void textIndexCatchesUp();
 
 private:
     QString path() const { return QDir(m_dir->path()).filePath("mbox.db"); }
@@ -272,6 +277,19 @@ void TestMailStore::migratesOlderSchema()
     QVERIFY(inbox.subscribed); // the column migration 2 added, with its default
     QCOMPARE(*(*s)->raw(inbox.id, 1), QByteArray("hi"));
     QCOMPARE((*s)->messages(inbox.id)->first().flags, QList<QByteArray>{"\\Seen"});
+    // Migration 5: no header length (header() reads the whole message), and the message
+    // waits to be indexed for search.
+    QCOMPARE(*(*s)->header(inbox.id, 1), QByteArray("hi"));
+    int made = 0;
+    auto left = (*s)->indexPending([&made](const QByteArray &raw) {
+        ++made;
+        SearchDocument d;
+        d.body = QString::fromLatin1(raw) + QStringLiteral(" there");
+        return d;
+    }, 10);
+    QCOMPARE(*left, 0);
+    QCOMPARE(made, 1);
+    QCOMPARE(*(*s)->textSearch(inbox.id, TextField::Body, QStringLiteral("HI THE")), QList<uint32_t>{1});
 }
 
 void TestMailStore::newerSchemaRefused()
@@ -284,6 +302,127 @@ void TestMailStore::newerSchemaRefused()
     auto s = MailStore::open(path(), m_key);
     QVERIFY(!s.ok());
     QVERIFY(s.error().message.contains("newer"));
+}
+
+void TestMailStore::headerOnly()
+{
+    NewMessage m = message("the body\r\n");
+    m.headerLength = 17; // "Subject: test\r\n\r\n"
+    const auto inbox = *m_store->folder("INBOX");
+    QVERIFY(m_store->append("INBOX", m).ok());
+    QVERIFY(m_store->append("INBOX", message("no length known\r\n")).ok());
+    QCOMPARE(*m_store->header(inbox.id, 1), QByteArray("Subject: test\r\n\r\n"));
+    QCOMPARE(*m_store->header(inbox.id, 2), QByteArray("Subject: test\r\n\r\nno length known\r\n"));
+    // A copy keeps it.
+    auto copy = m_store->copyMessages(inbox.id, {1}, "Archive", false);
+    QVERIFY(copy.ok());
+    QCOMPARE(*m_store->header(m_store->folder("Archive")->id, copy->uids.first().second),
+             QByteArray("Subject: test\r\n\r\n"));
+    QCOMPARE(m_store->header(inbox.id, 99).error().code, int(MailError::NoSuchMessage));
+}
+
+static NewMessage indexed(const QString &subject, const QString &body, const QStringList &to = {})
+{
+    NewMessage m = message(body.toUtf8());
+    SearchDocument d;
+    const QChar sep = kSearchValueSeparator;
+    d.subject = subject + sep;
+    for (const QString &t : to)
+        d.to += t + sep;
+    d.headers = QStringLiteral("Subject") + sep + subject + sep;
+    for (const QString &t : to)
+        d.headers += QStringLiteral("To") + sep + t + sep;
+    d.body = body;
+    m.search = d;
+    return m;
+}
+
+void TestMailStore::textSearch_data()
+{
+    QTest::addColumn<int>("field");
+    QTest::addColumn<QString>("needle");
+    QTest::addColumn<QList<uint32_t>>("uids");
+    using L = QList<uint32_t>;
+    const int any = int(TextField::Any), body = int(TextField::Body), subject = int(TextField::Subject),
+              to = int(TextField::To);
+    QTest::newRow("substring inside a word") << body << "voice" << L{1};
+    QTest::newRow("case-insensitive") << body << "INVOICE" << L{1};
+    QTest::newRow("across words, exact spacing") << body << "invoice for" << L{1};
+    QTest::newRow("not a phrase of the words elsewhere") << body << "for invoice" << L{};
+    QTest::newRow("non-ascii, folded") << body << QString::fromUtf8("GRÜSSE AUS KÖLN") << L{};
+    QTest::newRow("non-ascii") << body << QString::fromUtf8("GRÜßE aus KÖLN") << L{2};
+    QTest::newRow("quote and star are plain characters") << body << "say \"hi*\"" << L{3};
+    QTest::newRow("star does not act as a prefix") << body << "say \"hi" << L{3};
+    QTest::newRow("star inside") << body << "hi*\"" << L{3};
+    QTest::newRow("star needle elsewhere") << body << "hix" << L{};
+    QTest::newRow("field: subject only") << subject << "agenda" << L{2};
+    QTest::newRow("field: body is not subject") << body << "agenda" << L{};
+    QTest::newRow("any field") << any << "agenda" << L{2};
+    QTest::newRow("header names count for TEXT") << any << "subject" << L{1, 2, 3};
+    QTest::newRow("one value") << to << "alice@example" << L{1};
+    QTest::newRow("no match across two values") << to << "org bob" << L{};
+    QTest::newRow("second value") << to << "bob@example.org" << L{1};
+    QTest::newRow("whole text") << body << "Please pay this invoice for March." << L{1};
+    QTest::newRow("longer than the text") << body << "Please pay this invoice for March. Now" << L{};
+}
+
+void TestMailStore::textSearch()
+{
+    QFETCH(int, field);
+    QFETCH(QString, needle);
+    QFETCH(QList<uint32_t>, uids);
+    QVERIFY(m_store->append("INBOX", indexed("Invoice", "Please pay this invoice for March.",
+                                             {"alice@example.org", "bob@example.org"})).ok());
+    QVERIFY(m_store->append("INBOX", indexed("Agenda", QString::fromUtf8("Grüße aus Köln"))).ok());
+    QVERIFY(m_store->append("INBOX", indexed("Quotes", "they say \"hi*\" often")).ok());
+    const auto inbox = *m_store->folder("INBOX");
+    auto r = m_store->textSearch(inbox.id, TextField(field), needle);
+    QVERIFY2(r.ok(), r.ok() ? "" : qPrintable(r.error().message));
+    QCOMPARE(*r, uids);
+}
+
+void TestMailStore::textIndexFollowsMessages()
+{
+    const auto inbox = *m_store->folder("INBOX");
+    QVERIFY(m_store->append("INBOX", indexed("one", "alpha bravo")).ok());
+    QVERIFY(m_store->append("INBOX", indexed("two", "charlie delta")).ok());
+    QCOMPARE(m_store->textSearch(inbox.id, TextField::Body, "al").error().code, int(MailError::Invalid));
+
+    // Copies are found in their folder; the original in its own.
+    auto copy = m_store->copyMessages(inbox.id, {1}, "Archive", false);
+    QVERIFY(copy.ok());
+    const auto archive = *m_store->folder("Archive");
+    QCOMPARE(*m_store->textSearch(archive.id, TextField::Body, "bravo"), QList<uint32_t>{copy->uids.first().second});
+    QCOMPARE(*m_store->textSearch(inbox.id, TextField::Body, "bravo"), QList<uint32_t>{1});
+
+    // Expunging the original keeps the copy searchable; deleting the folder too drops it.
+    QVERIFY(m_store->setFlags(inbox.id, 1, {"\\Deleted"}).ok());
+    QVERIFY(m_store->expungeDeleted(inbox.id).ok());
+    QCOMPARE(*m_store->textSearch(inbox.id, TextField::Body, "bravo"), QList<uint32_t>{});
+    QCOMPARE(m_store->textSearch(archive.id, TextField::Body, "bravo")->size(), 1);
+    QVERIFY(m_store->deleteFolder("Archive").ok());
+    auto db = Database::open(path(), m_key, MailStore::defaultOptions());
+    QVERIFY((*db)->registerTokenizer(searchindex::kTokenizerName, searchindex::tokenizerModule()).ok());
+    Statement st = (*db)->prepare("SELECT count(*) FROM textindex");
+    QVERIFY(st.next());
+    QCOMPARE(st.integer(0), 1); // only "two" is left in the index
+}
+
+void TestMailStore::textIndexCatchesUp()
+{
+    const auto inbox = *m_store->folder("INBOX");
+    QVERIFY(m_store->append("INBOX", message("kept for later")).ok()); // no SearchDocument
+    QVERIFY(m_store->append("INBOX", message("later still")).ok());
+    QCOMPARE(*m_store->textSearch(inbox.id, TextField::Body, "later"), QList<uint32_t>{});
+    auto maker = [](const QByteArray &raw) {
+        SearchDocument d;
+        d.body = QString::fromLatin1(raw.mid(raw.indexOf("\r\n\r\n") + 4));
+        return d;
+    };
+    QCOMPARE(*m_store->indexPending(maker, 1), 1);
+    QCOMPARE(*m_store->indexPending(maker, 10), 0);
+    QCOMPARE(*m_store->indexPending(maker, 10), 0);
+    QCOMPARE(*m_store->textSearch(inbox.id, TextField::Body, "later"), (QList<uint32_t>{1, 2}));
 }
 
 QTEST_GUILESS_MAIN(TestMailStore)
