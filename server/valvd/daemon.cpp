@@ -8,6 +8,7 @@
 #include "core/tls.h"
 #include "delivery/localdelivery.h"
 #include "imap/imapsession.h"
+#include "pop3/pop3session.h"
 #include "smtp/smtpsession.h"
 #include "store/configstore.h"
 #include "store/keyring.h"
@@ -78,6 +79,8 @@ std::shared_ptr<const core::ServerContext> makeContext(const core::Config &c, st
     ctx->limits.maxFolders = int(c.integer(QStringLiteral("max_folders")));
     ctx->limits.idleTimeout = int(c.integer(QStringLiteral("idle_timeout")));
     ctx->limits.smtpIdleTimeout = int(c.integer(QStringLiteral("smtp_idle_timeout")));
+    ctx->limits.pop3DeletedToTrash = c.flag(QStringLiteral("pop3_deleted_to_trash"));
+    ctx->limits.pop3LoginDelay = int(c.integer(QStringLiteral("pop3_login_delay")));
     ctx->allowPlaintextAuth = c.flag(QStringLiteral("allow_plaintext_auth"));
     ctx->protocolTrace = c.flag(QStringLiteral("protocol_trace"));
     ctx->config = config;
@@ -184,6 +187,9 @@ int runDaemon(QCoreApplication &app)
     auto imapFactory = [&contexts](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
         return std::make_unique<imap::ImapSession>(sink, contexts.get(), true);
     };
+    auto pop3Factory = [&contexts](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
+        return std::make_unique<pop3::Pop3Session>(sink, contexts.get(), true);
+    };
     const struct {
         const char *name;
         const char *key;
@@ -193,6 +199,8 @@ int runDaemon(QCoreApplication &app)
         {"smtp", "smtp_port", false, smtpFactory},
         {"imap", "imap_port", false, imapFactory},
         {"imaps", "imaps_port", true, imapFactory},
+        {"pop3", "pop3_port", false, pop3Factory},
+        {"pop3s", "pop3s_port", true, pop3Factory},
     };
     QJsonObject ready;
     for (const auto &l : listeners) {

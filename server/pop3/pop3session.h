@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// POP3 session (RFC 1939, RFC 2449, RFC 2595, RFC 5034, RFC 6856): the state machine over
+// Pop3Receiver and MailStore.
+//
+// Implementation notes
+// - States: AUTHORIZATION -> TRANSACTION -> UPDATE (RFC 1939 §3). UPDATE is entered only
+//   by QUIT in TRANSACTION: a dropped connection, an idle timeout or a shutdown leave
+//   the maildrop exactly as it was (RFC 1939 §6).
+// - Passwords (USER/PASS, AUTH) are accepted only under TLS, unless
+//   allow_plaintext_auth says otherwise (loopback development only), as for IMAP.
+//   Password checks run on the thread pool; while one runs, input stays buffered and
+//   nothing else is answered, so replies keep command order (PIPELINING).
+// - The maildrop is the INBOX as it was at login: a snapshot of (UID, size, UIDL).
+//   Message numbers never shift during the session. Mail delivered later waits for the
+//   next session; a message expunged meanwhile by IMAP answers -ERR to RETR/TOP and is
+//   skipped at QUIT, which still commits the rest.
+// - UIDL is the message's RFC 8474 EMAILID: the store keeps it for the life of the
+//   message, through COPY and MOVE, so "leave mail on server" clients never fetch one
+//   message twice. Two messages of one snapshot sharing an EMAILID (an IMAP COPY into
+//   INBOX) get "<emailid>.<uid>" for all but the first, keeping UIDLs unique (§7).
+// - QUIT commits every DELE in one store transaction: moved to Trash
+//   (pop3_deleted_to_trash, default) or expunged. IMAP sessions on those folders hear
+//   of it through the MailboxHub.
+// - One POP3 session per user (MaildropLock); a second gets -ERR [IN-USE].
+// - Errors: syntax and wrong state -ERR; [AUTH] for credentials (RFC 3206), [IN-USE],
+//   [LOGIN-DELAY], [SYS/TEMP] for store failures (logged with the session id).
+#pragma once
+
+#include "core/context.h"
+#include "core/session.h"
+#include "pop3/maildroplock.h"
+#include "pop3/pop3receiver.h"
+#include "store/configstore.h"
+#include "store/mailstore.h"
+
+#include <memory>
+
+namespace valv::pop3 {
+
+class Pop3Session : public core::Session {
+public:
+    Pop3Session(core::SessionSink *sink, std::shared_ptr<const core::ServerContext> ctx, bool tlsAvailable);
+    ~Pop3Session() override;
+
+    void start() override;
+    void ingest(const QByteArray &bytes) override;
+    void tlsStarted() override;
+    void idleTimeout() override;
+    void shutdown() override;
+    void refuse(const QString &reason) override;
+
+private:
+    enum class State { Authorization, Transaction, Closed };
+    enum class Sasl { None, PlainResponse, LoginUser, LoginPassword };
+
+    struct Entry {
+        uint32_t uid = 0;
+        qint64 size = 0;
+        QByteArray uidl;
+        bool deleted = false;
+    };
+
+    void process();
+    void dispatch(const Command &cmd);
+
+    // Replies (one place maps outcomes to protocol text).
+    void ok(const QByteArray &text);
+    void err(const QByteArray &text);
+    void syntaxError(const QByteArray &text); // err(), and too many of them close the session
+    void multiline(const QByteArray &first, const QByteArray &stuffedBody);
+    void sysTemp(const QString &detail);
+    void closeWith(const QByteArray &errText);
+    [[nodiscard]] QByteArray capabilities() const;
+    [[nodiscard]] bool passwordsAllowed() const;
+
+    // commands/auth.cpp: CAPA STLS USER PASS APOP AUTH UTF8
+    void cmdCapa();
+    void cmdStls();
+    void cmdUser(const Command &cmd);
+    void cmdPass(const Command &cmd);
+    void cmdAuth(const Command &cmd);
+    void saslLine(const QByteArray &line);
+    void checkPassword(const QString &user, const QByteArray &password);
+    void loginFinished(const store::User &user, std::unique_ptr<store::MailStore> mail, const QString &error);
+    void authFailed(const QByteArray &text);
+    [[nodiscard]] bool openMaildrop(QString *error);
+
+    // commands/maildrop.cpp: STAT LIST UIDL RETR TOP DELE NOOP RSET
+    void cmdStat();
+    void cmdList(const Command &cmd);
+    void cmdUidl(const Command &cmd);
+    void cmdRetr(const Command &cmd);
+    void cmdTop(const Command &cmd);
+    void cmdDele(const Command &cmd);
+    void cmdRset();
+    // The live entry for a message number, or nullptr after answering -ERR.
+    [[nodiscard]] Entry *entry(const std::optional<uint32_t> &msg);
+    [[nodiscard]] QByteArray dropSummary() const; // "N messages (M octets)"
+
+    // commands/update.cpp: QUIT
+    void cmdQuit();
+    // RFC 1939 §6: removes the DELEd messages. False (and *error) when the store failed.
+    [[nodiscard]] bool commitDeletions(int *removed, QString *error);
+
+    [[nodiscard]] QString log() const;
+
+    std::shared_ptr<const core::ServerContext> m_ctxHolder;
+    const core::ServerContext &m_ctx; // == *m_ctxHolder
+    Pop3Receiver m_receiver;
+    QString m_id;
+    State m_state = State::Authorization;
+    bool m_tlsAvailable = false;
+    bool m_busy = false; // password check in flight
+    bool m_shutdownPending = false;
+    bool m_utf8 = false; // RFC 6856 UTF8 issued
+    int m_errors = 0;
+    int m_authFailures = 0;
+    QByteArray m_userName; // from USER, waiting for PASS
+    Sasl m_sasl = Sasl::None;
+    QByteArray m_saslUser; // AUTH LOGIN: the username step's answer
+
+    store::User m_user;
+    std::unique_ptr<store::MailStore> m_mail;
+    MaildropLock::Guard m_lock;
+    qint64 m_folderId = 0;
+    QList<Entry> m_drop;
+};
+
+} // namespace valv::pop3
