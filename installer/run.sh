@@ -27,14 +27,17 @@ cat <<INFO
     SMTP (MX, STARTTLS)   127.0.0.1 port 2525
     IMAP (STARTTLS)       127.0.0.1 port 1143
     IMAP (implicit TLS)   127.0.0.1 port 1993
+    POP3 (STLS)           127.0.0.1 port 1110
+    POP3 (implicit TLS)   127.0.0.1 port 1995
     user                  demo@example.test
     password              $PASSWORD
     TLS certificate       self-signed, $FINGERPRINT
                           ($DATADIR/tls/cert.pem)
   Try:  swaks --server 127.0.0.1:2525 --to demo@example.test
         openssl s_client -quiet -connect 127.0.0.1:1993
+        openssl s_client -quiet -connect 127.0.0.1:1995
   Stop with Ctrl-C.
 
 INFO
 exec "$BUILD/server/valvd/valvd" --datadir "$DATADIR" --listen-address 127.0.0.1 \
-    --smtp-port 2525 --imap-port 1143 --imaps-port 1993
+    --smtp-port 2525 --imap-port 1143 --imaps-port 1993 --pop3-port 1110 --pop3s-port 1995

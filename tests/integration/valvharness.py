@@ -16,9 +16,11 @@ Implementation notes
 import email
 import email.header
 import imaplib
+import functools
 import json
 import os
 import pathlib
+import poplib
 import re
 import signal
 import smtplib
@@ -60,6 +62,14 @@ def valvd_path():
 
 def valvctl_path():
     return build_dir() / "server" / "valvctl" / "valvctl"
+
+
+@functools.lru_cache(maxsize=None)
+def valvd_has_pop3():
+    """Whether the valvd under test has the POP3 listeners (their ports must then be 0)."""
+    r = subprocess.run([str(valvd_path()), "--help"], capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    return b"--pop3-port" in r.stdout
 
 
 def bad_log_lines(text: bytes):
@@ -158,6 +168,7 @@ class Valvd:
         cmd = [str(valvd_path()), "--datadir", str(self.datadir),
                "--listen-address", HOST,
                "--smtp-port", "0", "--imap-port", "0", "--imaps-port", "0",
+               *(("--pop3-port", "0", "--pop3s-port", "0") if valvd_has_pop3() else ()),
                "--ready-file", str(ready), "--log-level", LOG_LEVEL, *self.extra_args]
         self.cmd = cmd
         with open(self.log_path, "wb") as log:
@@ -290,6 +301,16 @@ class Valvd:
         c = self.imap(mode)
         typ, data = c.login(user, password)
         assert typ == "OK", data
+        return c
+
+    def pop3(self, mode="ssl"):
+        """poplib client, connected, not logged in. mode: ssl (995-style), stls, plain."""
+        if mode == "ssl":
+            return poplib.POP3_SSL(HOST, self.ports["pop3s"], context=self.ssl_context(),
+                                   timeout=IO_TIMEOUT)
+        c = poplib.POP3(HOST, self.ports["pop3"], timeout=IO_TIMEOUT)
+        if mode == "stls":
+            c.stls(context=self.ssl_context())
         return c
 
     def raw_imap(self, tls=True):
