@@ -151,6 +151,7 @@ void Statement::reset()
 
 Database::~Database()
 {
+    closeBlob();
     for (sqlite3_stmt *st : std::as_const(m_statements))
         sqlite3_finalize(st); // every statement goes before the connection closes
     m_statements.clear();
@@ -230,20 +231,36 @@ Statement Database::prepare(const QByteArray &sql)
 
 Result<QByteArray> Database::readBlobPrefix(const char *table, const char *column, qint64 rowid, qint64 length)
 {
-    sqlite3_blob *blob = nullptr;
-    int rc = sqlite3_blob_open(m_db, "main", table, column, rowid, 0, &blob);
+    int rc = SQLITE_OK;
+    if (m_blob && m_blobTable == table && m_blobColumn == column) {
+        rc = sqlite3_blob_reopen(m_blob, rowid);
+    } else {
+        closeBlob();
+        rc = sqlite3_blob_open(m_db, "main", table, column, rowid, 0, &m_blob);
+        m_blobTable = table;
+        m_blobColumn = column;
+    }
     if (rc != SQLITE_OK) {
         Error e = makeError(int(kindOf(rc)), QString::fromUtf8(sqlite3_errmsg(m_db)));
-        sqlite3_blob_close(blob);
+        closeBlob();
         return e;
     }
-    const int n = int(std::clamp<qint64>(length, 0, sqlite3_blob_bytes(blob)));
+    const int n = int(std::clamp<qint64>(length, 0, sqlite3_blob_bytes(m_blob)));
     QByteArray out(n, Qt::Uninitialized);
-    rc = n > 0 ? sqlite3_blob_read(blob, out.data(), n, 0) : SQLITE_OK;
-    sqlite3_blob_close(blob);
+    rc = n > 0 ? sqlite3_blob_read(m_blob, out.data(), n, 0) : SQLITE_OK;
+    // Outside a snapshot an open handle would hold a read transaction open.
+    if (rc != SQLITE_OK || !m_inSnapshot)
+        closeBlob();
     if (rc != SQLITE_OK)
         return makeError(int(kindOf(rc)), QString::fromUtf8(sqlite3_errstr(rc)));
     return out;
+}
+
+void Database::closeBlob()
+{
+    if (m_blob)
+        sqlite3_blob_close(m_blob);
+    m_blob = nullptr;
 }
 
 Result<void> Database::registerTokenizer(const char *name, const void *module)
@@ -302,6 +319,24 @@ Result<int> Database::migrate(const QList<QByteArray> &steps)
         qCInfo(lcStore) << "migrated" << m_path << "to schema version" << version + 1;
     }
     return version;
+}
+
+ReadSnapshot::ReadSnapshot(Database &db, bool enabled) : m_db(db)
+{
+    if (!enabled || m_db.m_inSnapshot)
+        return; // nested: the outer one holds the snapshot
+    m_begun = bool(m_db.exec("BEGIN;"));
+    m_db.m_inSnapshot = m_begun;
+}
+
+ReadSnapshot::~ReadSnapshot()
+{
+    if (!m_begun)
+        return;
+    m_db.closeBlob();
+    m_db.m_inSnapshot = false;
+    if (!m_db.exec("COMMIT;"))
+        (void)m_db.exec("ROLLBACK;");
 }
 
 Transaction::Transaction(Database &db) : m_db(db) { m_begun = bool(m_db.exec("BEGIN IMMEDIATE;")); }

@@ -20,6 +20,7 @@
 #include <memory>
 
 struct sqlite3;
+struct sqlite3_blob;
 struct sqlite3_stmt;
 
 namespace valv::store {
@@ -90,7 +91,9 @@ public:
     [[nodiscard]] Error lastError(DbError kind = DbError::Sql) const;
     [[nodiscard]] QString path() const { return m_path; }
     // The first `length` bytes of one BLOB value (incremental blob I/O): only the pages
-    // holding those bytes are read and decrypted, not the whole overflow chain.
+    // holding those bytes are read and decrypted, not the whole overflow chain. Inside a
+    // ReadSnapshot the blob handle is kept and moved from row to row (sqlite3_blob_open
+    // compiles a statement each time; sqlite3_blob_reopen does not).
     [[nodiscard]] Result<QByteArray> readBlobPrefix(const char *table, const char *column, qint64 rowid,
                                                     qint64 length);
     // Registers an FTS3/FTS4 tokenizer module (an sqlite3_tokenizer_module, see
@@ -104,10 +107,31 @@ public:
     [[nodiscard]] int schemaVersion();
 
 private:
+    friend class ReadSnapshot;
     Database() = default;
+    void closeBlob();
     sqlite3 *m_db = nullptr;
+    sqlite3_blob *m_blob = nullptr; // kept only inside a ReadSnapshot
+    QByteArray m_blobTable, m_blobColumn;
+    bool m_inSnapshot = false;
     QString m_path;
     QHash<QByteArray, sqlite3_stmt *> m_statements; // finalized in the destructor
+};
+
+// One read transaction (BEGIN … COMMIT) around several reads: one snapshot and one
+// WAL read lock for all of them instead of one per statement. Only for code that does
+// not write meanwhile (a Transaction inside it would fail to begin).
+class ReadSnapshot {
+public:
+    // enabled = false: a no-op (for code that decides at run time).
+    explicit ReadSnapshot(Database &db, bool enabled = true);
+    ~ReadSnapshot();
+    ReadSnapshot(const ReadSnapshot &) = delete;
+    ReadSnapshot &operator=(const ReadSnapshot &) = delete;
+
+private:
+    Database &m_db;
+    bool m_begun = false;
 };
 
 // BEGIN IMMEDIATE … COMMIT, rolled back unless commit() succeeded.

@@ -351,9 +351,10 @@ Result<QList<uint32_t>> MailStore::textSearch(qint64 folderId, TextField field, 
     case TextField::Bcc: column = "hbcc"; break;
     case TextField::Subject: column = "subject"; break;
     }
-    Statement st = m_db->prepare("SELECT m.uid FROM textindex t JOIN messages m ON m.blob_id = t.docid WHERE t." + column
-                                 + " MATCH ? AND m.folder_id = ? ORDER BY m.uid");
-    st.bindText(1, searchindex::phrase(needle)).bindInt(2, folderId);
+    // The MATCH runs once, as a subquery; a join would let the planner run it per message.
+    Statement st = m_db->prepare("SELECT uid FROM messages WHERE folder_id = ? AND blob_id IN (SELECT docid FROM textindex"
+                                 " WHERE " + column + " MATCH ?) ORDER BY uid");
+    st.bindInt(1, folderId).bindText(2, searchindex::phrase(needle));
     QList<uint32_t> uids;
     while (st.next())
         uids.append(uint32_t(st.integer(0)));

@@ -90,6 +90,10 @@ public:
     // The folders every new mailbox gets, with their RFC 6154 attributes.
     [[nodiscard]] static QList<std::pair<QString, QString>> defaultFolders();
 
+    // Several reads in one snapshot and one read lock (Database's ReadSnapshot); hold it
+    // only across reads, never around a write.
+    [[nodiscard]] ReadSnapshot readSnapshot(bool enabled = true) { return ReadSnapshot(*m_db, enabled); }
+
     [[nodiscard]] Result<QList<Folder>> folders();
     [[nodiscard]] Result<Folder> folder(const QString &name);
 

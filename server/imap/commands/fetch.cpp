@@ -94,6 +94,9 @@ void ImapSession::cmdFetch(const Command &cmd)
         return bad(cmd.tag, "Invalid message sequence set");
     if (cmd.vanished)
         fetchVanished(cmd);
+    // A FETCH that sets no \Seen only reads: one snapshot for all its messages.
+    const store::ReadSnapshot snapshot = m_mail->readSnapshot(
+        m_readOnly || std::none_of(cmd.fetchAtts.begin(), cmd.fetchAtts.end(), setsSeen));
     bool expungedMeanwhile = false;
     for (int i : *indexes) {
         if (cmd.changedSince && m_messages[i].modSeq <= *cmd.changedSince)
