@@ -158,6 +158,10 @@ private:
     store::Folder m_folder;
     bool m_readOnly = false;
     QList<store::MessageMeta> m_messages;
+    // syncSelected's watermarks: changes (flags, arrivals) and expunges up to these modseqs
+    // are in m_messages. Expunges have their own: they wait while a command forbids them.
+    uint64_t m_syncedModSeq = 0;
+    uint64_t m_expungesSyncedModSeq = 0;
     QList<uint32_t> m_savedUids;      // RFC 5182 SEARCHRES "$", ascending UIDs
     QByteArray m_idleTag;             // IDLE in progress
     bool m_folderDirty = false;       // another session or delivery changed the selected folder

@@ -229,6 +229,33 @@ Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
     Statement st = m_db->prepare(
         "SELECT uid, modseq, size, internaldate, flags, email_id FROM messages WHERE folder_id = ? ORDER BY uid");
     st.bindInt(1, folderId);
+    return readMetas(st);
+}
+
+Result<MailStore::Changes> MailStore::changesSince(qint64 folderId, uint64_t modseq)
+{
+    const ReadSnapshot snapshot(*m_db);
+    Statement f = m_db->prepare("SELECT highestmodseq FROM folders WHERE id = ?");
+    f.bindInt(1, folderId);
+    if (!f.next())
+        return f.failed() ? dbError(f.error()) : makeError(int(MailError::NoSuchFolder), QStringLiteral("no such folder"));
+    Changes out;
+    out.highestModSeq = uint64_t(f.integer(0));
+    f.reset();
+    if (out.highestModSeq <= modseq)
+        return out;
+    Statement st = m_db->prepare("SELECT uid, modseq, size, internaldate, flags, email_id FROM messages"
+                                 " WHERE folder_id = ? AND modseq > ? ORDER BY uid");
+    st.bindInt(1, folderId).bindInt(2, qint64(modseq));
+    auto changed = readMetas(st);
+    if (!changed)
+        return changed.error();
+    out.changed = std::move(*changed);
+    return out;
+}
+
+Result<QList<MessageMeta>> MailStore::readMetas(Statement &st)
+{
     QList<MessageMeta> out;
     while (st.next()) {
         MessageMeta m;

@@ -125,6 +125,15 @@ public:
                                                          const QList<const NewMessage *> &batch);
     // Metadata of every message in the folder, in UID order.
     [[nodiscard]] Result<QList<MessageMeta>> messages(qint64 folderId);
+    // What changed since `modseq` (flags, new messages; expunges are expungedSince's):
+    // the messages whose modseq is higher, in UID order, and the folder's HIGHESTMODSEQ
+    // read in the same snapshot. Lets a session keep its view current without rereading
+    // the whole folder after every change another session makes.
+    struct Changes {
+        uint64_t highestModSeq = 0;
+        QList<MessageMeta> changed;
+    };
+    [[nodiscard]] Result<Changes> changesSince(qint64 folderId, uint64_t modseq);
     [[nodiscard]] Result<QByteArray> raw(qint64 folderId, uint32_t uid);
     // The header section only (through its blank line), without reading the body's
     // pages; the whole message for messages stored before header lengths were kept.
@@ -166,6 +175,7 @@ public:
 private:
     MailStore() = default;
     [[nodiscard]] Result<void> dropBlobsIfUnused(const QList<qint64> &blobIds);
+    [[nodiscard]] Result<QList<MessageMeta>> readMetas(Statement &st);
     [[nodiscard]] Result<void> indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc);
     // Inside a transaction: the folder's next modseq.
     [[nodiscard]] Result<uint64_t> bumpModSeq(qint64 folderId);

@@ -17,6 +17,7 @@ void ImapSession::cmdSelect(const Command &cmd)
     // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
     m_state = State::Authenticated;
     m_messages.clear();
+    const store::ReadSnapshot snapshot = m_mail->readSnapshot(); // counters and messages agree
     auto f = m_mail->folder(cmd.mailbox);
     if (!f)
         return f.error().code == int(store::MailError::NoSuchFolder) ? no(cmd.tag, "[NONEXISTENT] No such mailbox")
@@ -26,6 +27,7 @@ void ImapSession::cmdSelect(const Command &cmd)
         return serverBug(cmd.tag, msgs.error().message);
     m_folder = *f;
     m_messages = *msgs;
+    m_syncedModSeq = m_expungesSyncedModSeq = f->highestModSeq;
     m_readOnly = examine;
     m_folderDirty = false;
     m_state = State::Selected;
@@ -103,21 +105,28 @@ void ImapSession::cmdNoop(const Command &cmd)
 
 void ImapSession::syncSelected(bool allowExpunge)
 {
-    auto now = m_mail->messages(m_folder.id);
-    if (!now)
+    // Incremental: only what changed since the last sync (modseq order), not the folder.
+    const store::ReadSnapshot snapshot = m_mail->readSnapshot();
+    auto changes = m_mail->changesSince(m_folder.id, m_syncedModSeq);
+    if (!changes)
         return;
-    const QList<store::MessageMeta> &fresh = *now;
-    if (allowExpunge) {
-        QSet<uint32_t> present;
-        for (const store::MessageMeta &m : fresh)
-            present.insert(m.uid);
+    if (allowExpunge && changes->highestModSeq > m_expungesSyncedModSeq) {
+        auto expunged = m_mail->expungedSince(m_folder.id, m_expungesSyncedModSeq);
+        if (!expunged)
+            return;
+        QSet<uint32_t> known;
+        for (const store::MessageMeta &m : std::as_const(m_messages))
+            known.insert(m.uid);
         QList<uint32_t> gone;
-        for (const store::MessageMeta &m : std::as_const(m_messages)) {
-            if (!present.contains(m.uid))
-                gone << m.uid;
+        for (uint32_t uid : std::as_const(*expunged)) {
+            if (known.contains(uid))
+                gone << uid; // (UIDs that came and went since our view are not news)
         }
         reportExpunged(gone);
+        m_expungesSyncedModSeq = changes->highestModSeq;
     }
+    m_syncedModSeq = changes->highestModSeq;
+    const QList<store::MessageMeta> &fresh = changes->changed;
     // Flag changes of messages we know; then new arrivals.
     qsizetype j = 0;
     for (qsizetype i = 0; i < m_messages.size(); ++i) {
