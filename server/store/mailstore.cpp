@@ -63,6 +63,10 @@ QList<QByteArray> MailStore::migrations()
         "INSERT INTO textindex(textindex) VALUES('automerge=8');"
         "CREATE TABLE textindex_pending(blob_id INTEGER PRIMARY KEY);"
         "INSERT INTO textindex_pending SELECT id FROM blobs;",
+        // 6: EXPUNGE finds the \Deleted messages without reading every row of the folder
+        // (the expression must stay the one expungeDeleted() queries with).
+        "CREATE INDEX messages_deleted ON messages(folder_id, uid)"
+        " WHERE (' ' || flags || ' ') LIKE '% \\Deleted %';",
     };
 }
 
@@ -126,13 +130,23 @@ QString MailStore::formatFlags(QList<QByteArray> flags)
     return QString::fromUtf8(unique.join(' '));
 }
 
+namespace {
+constexpr char kFolderColumns[] =
+    "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, f.subscribed, f.mailbox_id";
+constexpr char kFolderCounts[] =
+    ", (SELECT count(*) FROM messages m WHERE m.folder_id = f.id),"
+    " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %')";
+} // namespace
+
 Result<QList<Folder>> MailStore::folders()
 {
-    Statement st = m_db->prepare(
-        "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, f.subscribed, f.mailbox_id,"
-        " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id),"
-        " (SELECT count(*) FROM messages m WHERE m.folder_id = f.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %')"
-        " FROM folders f ORDER BY f.name = 'INBOX' DESC, f.name");
+    Statement st = m_db->prepare(QByteArray(kFolderColumns) + kFolderCounts
+                                 + " FROM folders f ORDER BY f.name = 'INBOX' DESC, f.name");
+    return readFolders(st, true);
+}
+
+Result<QList<Folder>> MailStore::readFolders(Statement &st, bool withCounts)
+{
     QList<Folder> out;
     while (st.next()) {
         Folder f;
@@ -144,8 +158,10 @@ Result<QList<Folder>> MailStore::folders()
         f.specialUse = st.isNull(5) ? QString() : st.text(5);
         f.subscribed = st.integer(6) != 0;
         f.mailboxId = st.text(7);
-        f.messages = uint32_t(st.integer(8));
-        f.unseen = uint32_t(st.integer(9));
+        if (withCounts) {
+            f.messages = uint32_t(st.integer(8));
+            f.unseen = uint32_t(st.integer(9));
+        }
         out.append(f);
     }
     if (st.failed())
@@ -153,16 +169,18 @@ Result<QList<Folder>> MailStore::folders()
     return out;
 }
 
-Result<Folder> MailStore::folder(const QString &name)
+Result<Folder> MailStore::folder(const QString &name, Counts counts)
 {
-    auto all = folders();
-    if (!all)
-        return all.error();
-    for (const Folder &f : *all) {
-        if (f.name == name)
-            return f;
-    }
-    return makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(name));
+    const bool withCounts = counts == Counts::Yes;
+    Statement st = m_db->prepare(QByteArray(kFolderColumns) + (withCounts ? kFolderCounts : "")
+                                 + " FROM folders f WHERE f.name = ?");
+    st.bindText(1, name);
+    auto found = readFolders(st, withCounts);
+    if (!found)
+        return found.error();
+    if (found->isEmpty())
+        return makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(name));
+    return found->first();
 }
 
 Result<AppendResult> MailStore::append(const QString &folderName, const NewMessage &m)

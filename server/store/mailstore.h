@@ -95,7 +95,10 @@ public:
     [[nodiscard]] ReadSnapshot readSnapshot(bool enabled = true) { return ReadSnapshot(*m_db, enabled); }
 
     [[nodiscard]] Result<QList<Folder>> folders();
-    [[nodiscard]] Result<Folder> folder(const QString &name);
+    // Counts::No leaves Folder::messages/unseen at 0 and does not scan the messages
+    // (for callers that need the id and counters only: SELECT, APPEND, COPY).
+    enum class Counts { Yes, No };
+    [[nodiscard]] Result<Folder> folder(const QString &name, Counts counts = Counts::Yes);
 
     // Folder management. Names are full paths with '/' as the hierarchy delimiter.
     // createFolder: Exists when taken. deleteFolder removes the folder and its
@@ -176,6 +179,7 @@ private:
     MailStore() = default;
     [[nodiscard]] Result<void> dropBlobsIfUnused(const QList<qint64> &blobIds);
     [[nodiscard]] Result<QList<MessageMeta>> readMetas(Statement &st);
+    [[nodiscard]] Result<QList<Folder>> readFolders(Statement &st, bool withCounts);
     [[nodiscard]] Result<void> indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc);
     // Inside a transaction: the folder's next modseq.
     [[nodiscard]] Result<uint64_t> bumpModSeq(qint64 folderId);

@@ -31,7 +31,7 @@ void ImapSession::cmdAppend(const Command &cmd)
             return bad(cmd.tag, "Invalid flag " + f);
         flags << *it;
     }
-    auto folder = m_mail->folder(cmd.mailbox);
+    auto folder = m_mail->folder(cmd.mailbox, store::MailStore::Counts::No);
     if (!folder)
         return folder.error().code == int(store::MailError::NoSuchFolder)
             ? no(cmd.tag, "[TRYCREATE] No such mailbox")

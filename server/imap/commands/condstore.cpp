@@ -13,7 +13,7 @@ void ImapSession::enableCondstore()
     m_condstore = true;
     // §3.1: a CONDSTORE-enabling command with a mailbox selected reports HIGHESTMODSEQ.
     if (m_state == State::Selected) {
-        if (auto f = m_mail->folder(m_folder.name))
+        if (auto f = m_mail->folder(m_folder.name, store::MailStore::Counts::No))
             untagged("OK [HIGHESTMODSEQ " + QByteArray::number(f->highestModSeq) + "] Highest");
     }
 }

@@ -12,7 +12,7 @@ void ImapSession::cmdCopyMove(const Command &cmd)
     const auto indexes = resolve(cmd.sequence, cmd.uid);
     if (!indexes)
         return bad(cmd.tag, "Invalid message sequence set");
-    auto target = m_mail->folder(cmd.mailbox);
+    auto target = m_mail->folder(cmd.mailbox, store::MailStore::Counts::No);
     if (!target)
         return target.error().code == int(store::MailError::NoSuchFolder)
             ? no(cmd.tag, "[TRYCREATE] No such mailbox")

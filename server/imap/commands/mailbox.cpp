@@ -18,7 +18,7 @@ void ImapSession::cmdSelect(const Command &cmd)
     m_state = State::Authenticated;
     m_messages.clear();
     const store::ReadSnapshot snapshot = m_mail->readSnapshot(); // counters and messages agree
-    auto f = m_mail->folder(cmd.mailbox);
+    auto f = m_mail->folder(cmd.mailbox, store::MailStore::Counts::No);
     if (!f)
         return f.error().code == int(store::MailError::NoSuchFolder) ? no(cmd.tag, "[NONEXISTENT] No such mailbox")
                                                                       : serverBug(cmd.tag, f.error().message);

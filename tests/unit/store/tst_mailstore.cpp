@@ -30,6 +30,7 @@ private slots:
     void textSearch();
     void textIndexFollowsMessages();
     void textIndexCatchesUp();
+    void queriesUseTheirIndexes();
 
 private:
     QString path() const { return QDir(m_dir->path()).filePath("mbox.db"); }
@@ -423,6 +424,29 @@ void TestMailStore::textIndexCatchesUp()
     QCOMPARE(*m_store->indexPending(maker, 10), 0);
     QCOMPARE(*m_store->indexPending(maker, 10), 0);
     QCOMPARE(*m_store->textSearch(inbox.id, TextField::Body, "later"), (QList<uint32_t>{1, 2}));
+}
+
+// The plans that keep EXPUNGE, text search and incremental sync from reading every row.
+void TestMailStore::queriesUseTheirIndexes()
+{
+    m_store.reset();
+    auto db = Database::open(path(), m_key, MailStore::defaultOptions());
+    QVERIFY((*db)->registerTokenizer(searchindex::kTokenizerName, searchindex::tokenizerModule()).ok());
+    auto plan = [&](const QByteArray &sql) {
+        Statement st = (*db)->prepare("EXPLAIN QUERY PLAN " + sql);
+        QString out;
+        while (st.next())
+            out += st.text(3) + u'\n';
+        return out;
+    };
+    QVERIFY2(plan("SELECT uid, blob_id FROM messages WHERE folder_id = 1"
+                  " AND (' ' || flags || ' ') LIKE '% \\Deleted %' ORDER BY uid")
+                 .contains("messages_deleted"),
+             "EXPUNGE scans the folder");
+    QVERIFY(plan("SELECT uid FROM messages WHERE folder_id = 1 AND modseq > 5 ORDER BY uid").contains("messages_modseq"));
+    const QString text = plan("SELECT uid FROM messages WHERE folder_id = 1 AND blob_id IN (SELECT docid FROM textindex"
+                              " WHERE body MATCH 'x') ORDER BY uid");
+    QVERIFY2(text.contains("VIRTUAL TABLE"), qPrintable(text));
 }
 
 QTEST_GUILESS_MAIN(TestMailStore)
