@@ -67,6 +67,7 @@ const QList<OptionSpec> &Config::specs()
         {"max_message_size", "52428800", "Largest message accepted: SMTP DATA/BDAT, IMAP literals (bytes)."},
         {"max_recipients", "100", "Recipients per SMTP transaction."},
         {"max_folders", "1000", "Folders one mailbox may hold (IMAP CREATE answers NO [LIMIT] beyond)."},
+        {"mailbox_cache_kib", "2048", "Page cache (KiB) of one open mailbox file, shared by that user's IMAP sessions on a worker thread."},
         {"idle_timeout", "1800", "Seconds an IMAP connection may stay idle (RFC 9051: >= 30 min)."},
         {"smtp_idle_timeout", "300", "Seconds an SMTP connection may stay idle (RFC 5321 §4.5.3.2)."},
         {"shutdown_grace", "10", "Seconds SIGTERM waits for connections to finish."},

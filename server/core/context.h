@@ -21,6 +21,8 @@ struct Limits {
     int idleTimeout = 1800;
     int smtpIdleTimeout = 300;
     int maxFolders = 1000;
+    // Page cache of a mailbox connection that a user's IMAP sessions on one worker share.
+    int mailboxCacheKiB = 2048;
     // POP3 (RFC 1939): messages deleted with DELE go to Trash (true) or are expunged.
     bool pop3DeletedToTrash = true;
     // RFC 2449 §6.8 LOGIN-DELAY: minimum seconds between one user's POP3 logins (0 = none).

@@ -63,8 +63,7 @@ private:
     void cmdAuthenticate(const Command &cmd);
     void continueAuthenticate(const QByteArray &line);
     void checkPassword(const QByteArray &tag, const QString &user, const QByteArray &password);
-    void loginFinished(const QByteArray &tag, const store::User &user, std::unique_ptr<store::MailStore> mail,
-                       const QString &error);
+    void loginFinished(const QByteArray &tag, const store::User &user, QString error);
     void cmdLogout(const Command &cmd);
     // commands/mailboxes.cpp: CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE LIST LSUB NAMESPACE STATUS
     // [mailboxes-decl-begin]
@@ -154,7 +153,9 @@ private:
     QByteArray m_pendingAuthTag;  // AUTHENTICATE waiting for its continuation line
 
     store::User m_user;
-    std::unique_ptr<store::MailStore> m_mail;
+    // Shared with this user's other sessions on this thread (MailStoreOpener::shared):
+    // never hand it to another thread.
+    std::shared_ptr<store::MailStore> m_mail;
     store::Folder m_folder;
     bool m_readOnly = false;
     QList<store::MessageMeta> m_messages;

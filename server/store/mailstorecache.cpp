@@ -2,6 +2,7 @@
 #include "store/mailstorecache.h"
 
 #include <QDir>
+#include <QHash>
 
 #include <list>
 
@@ -16,6 +17,8 @@ struct CacheEntry {
 };
 // Most recently used first.
 thread_local std::list<CacheEntry> t_cache;
+// Per thread: user id -> the connection its sessions share while any is alive.
+thread_local QHash<QString, std::weak_ptr<MailStore>> t_shared;
 } // namespace
 
 QString MailStoreOpener::pathFor(const QString &userId) const
@@ -33,6 +36,19 @@ Result<std::unique_ptr<MailStore>> MailStoreOpener::open(const QString &userId, 
     if (cacheKiB > 0)
         options.cacheKiB = cacheKiB;
     return MailStore::open(pathFor(userId), *key, true, options);
+}
+
+Result<std::shared_ptr<MailStore>> MailStoreOpener::shared(const QString &userId, int cacheKiB) const
+{
+    if (std::shared_ptr<MailStore> alive = t_shared.value(userId).lock())
+        return alive;
+    t_shared.removeIf([](const auto &it) { return it.value().expired(); });
+    auto store = open(userId, cacheKiB);
+    if (!store)
+        return store.error();
+    std::shared_ptr<MailStore> s(std::move(*store));
+    t_shared.insert(userId, s);
+    return s;
 }
 
 Result<MailStore *> MailStoreOpener::cached(const QString &userId) const

@@ -21,6 +21,12 @@ public:
     // A new connection, owned by the caller (an IMAP session keeps one for its life).
     // `cacheKiB` > 0 sets a smaller page cache (sessions; see DbOptions::cacheKiB).
     [[nodiscard]] Result<std::unique_ptr<MailStore>> open(const QString &userId, int cacheKiB = 0) const;
+    // The connection every session of this user on the calling thread shares: sessions
+    // on one worker thread run one command at a time, so they never use it at once, and
+    // one connection's page cache (plaintext pages, decrypted once) serves them all. It
+    // closes when the last holder lets go. Use it on the calling thread only; work sent
+    // to the thread pool uses cached() there instead.
+    [[nodiscard]] Result<std::shared_ptr<MailStore>> shared(const QString &userId, int cacheKiB = 0) const;
     // A connection cached for the calling thread. Valid until the thread ends or
     // dropCached() is called on that thread.
     [[nodiscard]] Result<MailStore *> cached(const QString &userId) const;

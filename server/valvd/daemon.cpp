@@ -77,6 +77,7 @@ std::shared_ptr<const core::ServerContext> makeContext(const core::Config &c, st
     ctx->limits.maxMessageSize = c.integer(QStringLiteral("max_message_size"));
     ctx->limits.maxRecipients = int(c.integer(QStringLiteral("max_recipients")));
     ctx->limits.maxFolders = int(c.integer(QStringLiteral("max_folders")));
+    ctx->limits.mailboxCacheKiB = int(c.integer(QStringLiteral("mailbox_cache_kib")));
     ctx->limits.idleTimeout = int(c.integer(QStringLiteral("idle_timeout")));
     ctx->limits.smtpIdleTimeout = int(c.integer(QStringLiteral("smtp_idle_timeout")));
     ctx->limits.pop3DeletedToTrash = c.flag(QStringLiteral("pop3_deleted_to_trash"));

@@ -4,6 +4,7 @@
 
 #include "core/pool.h"
 #include "delivery/prepare.h"
+#include "store/mailstorecache.h"
 
 namespace valv::imap {
 
@@ -44,18 +45,21 @@ void ImapSession::cmdAppend(const Command &cmd)
             return no(cmd.tag, "[OVERQUOTA] The mailbox is full");
     }
 
-    // Parsing a large message and the durable commit run on the pool; the session
-    // answers nothing else meanwhile and does not touch its store connection.
+    // Parsing a large message and the durable commit run on the pool, through the pool
+    // thread's own connection (the session's is shared with other sessions on this
+    // thread); the session answers nothing else meanwhile.
     m_busy = true;
     beginAsync();
-    store::MailStore *mail = m_mail.get();
+    const store::MailStoreOpener *opener = m_ctx.mail;
+    const QString userId = m_user.id;
     const QString name = folder->name;
     const QByteArray message = cmd.appendMessage;
     const QDateTime date = cmd.appendDate.value_or(QDateTime::currentDateTimeUtc());
     const QByteArray tag = cmd.tag;
-    core::runPooled([this, mail, name, message, date, flags, tag] {
+    core::runPooled([this, opener, userId, name, message, date, flags, tag] {
         const store::NewMessage m = delivery::prepareMessage(message, flags, date);
-        auto r = mail->append(name, m);
+        auto mail = opener->cached(userId);
+        auto r = mail ? (*mail)->append(name, m) : Result<store::AppendResult>(mail.error());
         QMetaObject::invokeMethod(this, [this, r, name, tag] {
             m_busy = false;
             if (!r) {

@@ -21,9 +21,6 @@ namespace {
 // blocking the worker (a timer, not a sleep).
 constexpr int kFailureDelayMs = 1000;
 constexpr int kMaxAuthFailures = 3;
-// A session's own store connection: a small page cache (two 64 KiB pages' worth of
-// headroom beyond the schema), since an idle session should cost little memory.
-constexpr int kSessionCacheKiB = 256;
 } // namespace
 
 void ImapSession::cmdCapability(const Command &cmd)
@@ -113,7 +110,6 @@ void ImapSession::checkPassword(const QByteArray &tag, const QString &user, cons
     const core::ServerContext *ctx = &m_ctx;
     core::runPooled([this, ctx, tag, user, password] {
         store::User u;
-        std::unique_ptr<store::MailStore> mail;
         QString error;
         auto found = ctx->config->user(user);
         // A dummy verify for unknown users keeps the timing the same as a wrong password.
@@ -124,27 +120,26 @@ void ImapSession::checkPassword(const QByteArray &tag, const QString &user, cons
             error = QStringLiteral("disabled");
         else if (!good)
             error = QStringLiteral("bad credentials");
-        else {
+        else
             u = *found;
-            auto opened = ctx->mail->open(u.id, kSessionCacheKiB);
-            if (opened)
-                mail = std::move(*opened);
-            else
-                error = QStringLiteral("mailbox: ") + opened.error().message;
-        }
         // The session stays alive until endAsync() (see Session::beginAsync).
-        QMetaObject::invokeMethod(this, [this, tag, u, m = mail.release(), error]() mutable {
-            loginFinished(tag, u, std::unique_ptr<store::MailStore>(m), error);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, [this, tag, u, error]() { loginFinished(tag, u, error); },
+                                  Qt::QueuedConnection);
     });
 }
 
-void ImapSession::loginFinished(const QByteArray &tag, const store::User &user, std::unique_ptr<store::MailStore> mail,
-                                const QString &error)
+void ImapSession::loginFinished(const QByteArray &tag, const store::User &user, QString error)
 {
     if (error.isEmpty()) {
+        // On this (the session's) thread: the connection this user's sessions here share.
+        auto mail = m_ctx.mail->shared(user.id, m_ctx.limits.mailboxCacheKiB);
+        if (mail)
+            m_mail = std::move(*mail);
+        else
+            error = QStringLiteral("mailbox: ") + mail.error().message;
+    }
+    if (error.isEmpty()) {
         m_user = user;
-        m_mail = std::move(mail);
         m_state = State::Authenticated;
         store::MailboxHub::instance().subscribe(m_user.id, this, [this](const QString &folder) { mailboxChanged(folder); });
         qCInfo(lcImap).noquote() << log() << "login" << user.address;
