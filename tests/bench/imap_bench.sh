@@ -213,7 +213,7 @@ bench_valv() {  # bench_valv RUN
     # Defaults except: plaintext LOGIN on the plain port (Dovecot gets the
     # same), and connection limits high enough for the idle phase.
     "$VALVD" --datadir "$d/data" --listen-address 127.0.0.1 --smtp-port 0 --imap-port 0 \
-        --imaps-port 0 --ready-file "$d/ready.json" --allow-plaintext-auth \
+        --imaps-port 0 --pop3-port 0 --pop3s-port 0 --ready-file "$d/ready.json" --allow-plaintext-auth \
         --max-connections-per-ip "$CONN_LIMIT" --max-connections "$CONN_LIMIT" \
         >"$d/valvd.log" 2>&1 &
     VALV_PID=$!

@@ -197,7 +197,7 @@ bench_valv() {  # bench_valv RUN
     done
     CURRENT_STOP=valv_stop
     "$VALVD" --datadir "$d/data" --listen-address 127.0.0.1 --smtp-port 0 --imap-port 0 \
-        --imaps-port 0 --ready-file "$d/ready.json" >"$d/valvd.log" 2>&1 &
+        --imaps-port 0 --pop3-port 0 --pop3s-port 0 --ready-file "$d/ready.json" >"$d/valvd.log" 2>&1 &
     VALV_PID=$!
     wait_for 30 "valvd ready file" $PY -c 'import json,sys; json.load(open(sys.argv[1]))["smtp"]' "$d/ready.json"
     local smtp imap
