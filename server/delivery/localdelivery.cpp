@@ -35,6 +35,9 @@ void LocalDelivery::deliverAsync(QObject *context, QByteArray raw, QList<store::
                                           done = std::move(done)] {
         Result<void> r = deliver(raw, recipients);
         QMetaObject::invokeMethod(context, [done, r] { done(r); }, Qt::QueuedConnection);
+        // After the answer: the search index catches up in batches (prepare.h).
+        for (const store::User &u : recipients)
+            (void)indexWaiting(m_opener, u.id);
     });
 }
 

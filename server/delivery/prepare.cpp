@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "delivery/prepare.h"
 
+#include "core/pool.h"
 #include "mime/messageindex.h"
 #include "mime/searchtext.h"
+
+#include <QLoggingCategory>
+#include <QMutex>
+#include <QSet>
+
+Q_LOGGING_CATEGORY(lcIndex, "valv.index")
 
 namespace valv::delivery {
 
@@ -40,8 +47,48 @@ store::NewMessage prepareMessage(const QByteArray &raw, const QList<QByteArray> 
     m.bodyStructure = index.bodyStructure;
     m.body = index.body;
     m.headerLength = index.headerLength;
-    m.search = searchDocument(raw);
-    return m;
+    return m; // no SearchDocument: indexed in a batch later (indexWaiting)
+}
+
+bool indexWaiting(const store::MailStoreOpener *opener, const QString &userId, bool force)
+{
+    auto mail = opener->cached(userId);
+    if (!mail) {
+        qCWarning(lcIndex).noquote() << "search index: cannot open mailbox:" << mail.error().message;
+        return false;
+    }
+    auto waiting = (*mail)->indexPending(searchDocument, 0);
+    if (!waiting) {
+        qCWarning(lcIndex).noquote() << "search index:" << waiting.error().message;
+        return false;
+    }
+    if (*waiting == 0 || (!force && *waiting < kIndexBatchAt))
+        return true;
+    while (*waiting > 0) {
+        waiting = (*mail)->indexPending(searchDocument, kIndexBatchSize);
+        if (!waiting) {
+            qCWarning(lcIndex).noquote() << "search index:" << waiting.error().message;
+            return false;
+        }
+    }
+    return true;
+}
+
+void indexInBackground(const store::MailStoreOpener *opener, const QString &userId)
+{
+    static QMutex mutex;
+    static QSet<QString> running;
+    {
+        QMutexLocker lock(&mutex);
+        if (running.contains(userId))
+            return;
+        running.insert(userId);
+    }
+    core::runPooled([opener, userId] {
+        (void)indexWaiting(opener, userId, true);
+        QMutexLocker lock(&mutex);
+        running.remove(userId);
+    });
 }
 
 } // namespace valv::delivery

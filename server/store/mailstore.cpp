@@ -67,6 +67,10 @@ QList<QByteArray> MailStore::migrations()
         // (the expression must stay the one expungeDeleted() queries with).
         "CREATE INDEX messages_deleted ON messages(folder_id, uid)"
         " WHERE (' ' || flags || ' ') LIKE '% \\Deleted %';",
+        // 7: messages are indexed after their append, in batches; a random token per
+        // pending row tells the indexer that the blob it decoded is still the one
+        // waiting (a deleted blob's rowid can be reused).
+        "ALTER TABLE textindex_pending ADD COLUMN token INTEGER NOT NULL DEFAULT 0;",
     };
 }
 
@@ -323,7 +327,7 @@ Result<QByteArray> MailStore::header(qint64 folderId, uint32_t uid)
 Result<void> MailStore::indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc)
 {
     if (!doc) {
-        Statement st = m_db->prepare("INSERT OR IGNORE INTO textindex_pending(blob_id) VALUES(?)");
+        Statement st = m_db->prepare("INSERT OR REPLACE INTO textindex_pending(blob_id, token) VALUES(?, random())");
         st.bindInt(1, blobId);
         if (auto r = st.exec(); !r)
             return dbError(r.error());
@@ -352,25 +356,36 @@ Result<int> MailStore::indexPending(const DocumentMaker &make, int maxMessages)
     if (pending == 0 || maxMessages <= 0)
         return pending;
 
+    // Messages are read and decoded before the write transaction, so the write lock is
+    // held only for the index inserts; whatever changed meanwhile is checked inside it.
+    struct Pending {
+        qint64 blobId, token;
+        SearchDocument doc;
+    };
+    QList<Pending> docs;
+    {
+        Statement sel = m_db->prepare("SELECT p.blob_id, p.token, b.data FROM textindex_pending p"
+                                      " JOIN blobs b ON b.id = p.blob_id LIMIT ?");
+        sel.bindInt(1, maxMessages);
+        while (sel.next())
+            docs.append({sel.integer(0), sel.integer(1), make(sel.blob(2))});
+        if (sel.failed())
+            return dbError(sel.error());
+    }
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
-    Statement sel = m_db->prepare("SELECT p.blob_id, b.data FROM textindex_pending p JOIN blobs b ON b.id = p.blob_id"
-                                  " LIMIT ?");
-    sel.bindInt(1, maxMessages);
-    QList<std::pair<qint64, SearchDocument>> docs;
-    while (sel.next())
-        docs.append({sel.integer(0), make(sel.blob(1))});
-    if (sel.failed())
-        return dbError(sel.error());
-    sel.reset();
-    for (const auto &[blobId, doc] : docs) {
-        Statement del = m_db->prepare("DELETE FROM textindex_pending WHERE blob_id = ?");
-        del.bindInt(1, blobId);
+    int indexed = 0;
+    for (const Pending &p : docs) {
+        Statement del = m_db->prepare("DELETE FROM textindex_pending WHERE blob_id = ? AND token = ?");
+        del.bindInt(1, p.blobId).bindInt(2, p.token);
         if (auto r = del.exec(); !r)
             return dbError(r.error());
-        if (auto r = indexDocument(blobId, doc); !r)
+        if (m_db->changes() == 0)
+            continue; // indexed by another connection, or expunged (maybe replaced), meanwhile
+        if (auto r = indexDocument(p.blobId, p.doc); !r)
             return r.error();
+        ++indexed;
     }
     // A pending id whose blob is gone (should not happen) must not stay pending forever.
     if (docs.size() < maxMessages) {
@@ -379,7 +394,9 @@ Result<int> MailStore::indexPending(const DocumentMaker &make, int maxMessages)
     }
     if (auto r = tx.commit(); !r)
         return dbError(r.error());
-    return std::max(0, pending - int(docs.size()));
+    if (docs.size() < maxMessages)
+        return 0;
+    return std::max(0, pending - indexed);
 }
 
 Result<QList<uint32_t>> MailStore::textSearch(qint64 folderId, TextField field, const QString &needle)

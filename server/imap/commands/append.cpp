@@ -74,6 +74,8 @@ void ImapSession::cmdAppend(const Command &cmd)
             endAsync();
             process();
         }, Qt::QueuedConnection);
+        // After the answer: the search index catches up in batches (delivery/prepare.h).
+        (void)delivery::indexWaiting(opener, userId);
     });
 }
 

@@ -26,7 +26,7 @@ namespace valv::imap {
 namespace {
 
 constexpr qint64 kMaxQueryBytes = qint64(512) * 1024 * 1024;
-constexpr int kIndexBatch = 500; // messages indexed per transaction when catching up
+constexpr int kSearchCatchUp = 1000; // waiting messages a search indexes before it queries
 
 // sequence-set in the given order: runs of consecutive ascending numbers become "a:b".
 QByteArray sequenceSetOf(const QList<uint32_t> &numbers)
@@ -129,15 +129,17 @@ std::optional<QSet<uint32_t>> ImapSession::textIndexLookup(qint64 folderId, cons
     }
     if (!store::searchindex::indexable(k.string))
         return std::nullopt; // too short for trigrams: the evaluator reads the messages
-    // Messages stored before the index existed are indexed by the first search.
-    for (;;) {
-        auto left = m_mail->indexPending(delivery::searchDocument, kIndexBatch);
-        if (!left) {
-            qCWarning(lcImap).noquote() << "search index:" << left.error().message;
-            return std::nullopt;
-        }
-        if (*left == 0)
-            break;
+    // Messages still waiting for the index (the last few arrivals; after an upgrade, all
+    // older mail) are indexed now, up to a bound; past it the index catches up on the
+    // pool and this search reads the messages instead.
+    auto left = m_mail->indexPending(delivery::searchDocument, kSearchCatchUp);
+    if (!left) {
+        qCWarning(lcImap).noquote() << "search index:" << left.error().message;
+        return std::nullopt;
+    }
+    if (*left > 0) {
+        delivery::indexInBackground(m_ctx.mail, m_user.id);
+        return std::nullopt;
     }
     auto uids = m_mail->textSearch(folderId, field, k.string);
     if (!uids) {
