@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// The full-text index behind IMAP SEARCH TEXT/BODY/FROM/TO/CC/BCC/SUBJECT: an FTS4 table
+// The full-text index behind IMAP SEARCH TEXT/BODY/FROM/TO/CC/BCC/SUBJECT: an FTS3 table
 // in each mailbox file whose tokens are character trigrams.
 //
 // Implementation notes
@@ -14,12 +14,12 @@
 // - Values of one column (several To: fields, every header of a message) are joined with
 //   U+FFFE, which no folded needle contains, so a match never spans two values (a real
 //   U+FFFE in a message acts as one more separator). The
-//   FTS4 query syntax gives '"' and '*' a meaning inside a phrase; both are mapped to
+//   FTS query syntax gives '"' and '*' a meaning inside a phrase; both are mapped to
 //   noncharacters (U+FFFF, U+FFFC) in text and needle alike, and those code points, if
 //   a message really contains them, read as U+FFFD.
 // - Needles shorter than three characters have no trigram: the caller searches those
 //   the slow way (see imap/searchengine.h).
-// - SQLCipher 3.4 has FTS4 but no FTS5 and no built-in trigram tokenizer: the tokenizer
+// - SQLCipher 3.4 has FTS3/FTS4 but no FTS5 and no built-in trigram tokenizer: the tokenizer
 //   is registered on every mailbox connection (sqlite3_tokenizer_module, SQLite's
 //   fts3_tokenizer.h interface, which libsqlcipher-dev does not ship).
 #pragma once
