@@ -4,6 +4,7 @@
 #include "imap/imapsession.h"
 
 #include "core/pool.h"
+#include "core/sasl.h"
 #include "store/crypto.h"
 #include "store/mailboxhub.h"
 #include "store/mailstorecache.h"
@@ -86,21 +87,17 @@ void ImapSession::continueAuthenticate(const QByteArray &line)
 {
     const QByteArray tag = std::exchange(m_pendingAuthTag, QByteArray());
     m_receiver.setSaslMode(false);
-    const QByteArray trimmed = line.trimmed();
-    if (trimmed == "*")
+    const core::sasl::Response response = core::sasl::decodeResponse(line);
+    if (response.kind == core::sasl::Response::Kind::Cancelled)
         return bad(tag, "AUTHENTICATE cancelled");
-    // RFC 4959: "=" is an empty initial response.
-    const auto decoded = QByteArray::fromBase64Encoding(trimmed == "=" ? QByteArray() : trimmed,
-                                                        QByteArray::AbortOnBase64DecodingErrors);
-    if (!decoded)
+    if (response.kind == core::sasl::Response::Kind::Invalid)
         return bad(tag, "Invalid base64 in authentication data");
-    // RFC 4616: [authzid] NUL authcid NUL passwd
-    const QList<QByteArray> parts = decoded.decoded.split('\0');
-    if (parts.size() != 3 || parts[1].isEmpty())
+    const auto creds = core::sasl::parsePlain(response.data);
+    if (!creds)
         return bad(tag, "Malformed PLAIN authentication data");
-    if (!parts[0].isEmpty() && parts[0] != parts[1])
+    if (!creds->authzid.isEmpty() && creds->authzid != creds->authcid)
         return no(tag, "[AUTHORIZATIONFAILED] Logging in as another user is not allowed");
-    checkPassword(tag, QString::fromUtf8(parts[1]), parts[2]);
+    checkPassword(tag, QString::fromUtf8(creds->authcid), creds->password);
 }
 
 void ImapSession::checkPassword(const QByteArray &tag, const QString &user, const QByteArray &password)
