@@ -3,6 +3,8 @@
 // (CAPA), RFC 5034 §4 (AUTH), RFC 2595 §4 (STLS), RFC 6856 §2 (UTF8).
 #include "pop3/pop3receiver.h"
 
+#include <cstring>
+
 namespace valv::pop3 {
 
 namespace {
@@ -210,36 +212,39 @@ ReceiverEvent Pop3Receiver::next()
         }
         ev.type = ReceiverEvent::Type::Command;
         ev.command = std::move(r.command);
+        ev.line = std::move(line);
         return ev;
     }
 }
 
-std::optional<PlainCredentials> parseSaslPlain(const QByteArray &decoded)
+namespace {
+// True when stuffMessage(raw) would only append ".\r\n": every line ends with CRLF and
+// none starts with ".".
+bool sendableAsIs(const QByteArray &raw)
 {
-    const QList<QByteArray> parts = decoded.split('\0');
-    if (parts.size() != 3 || parts[1].isEmpty())
-        return std::nullopt;
-    return PlainCredentials{parts[0], parts[1], parts[2]};
+    const char *p = raw.constData();
+    const qsizetype n = raw.size();
+    if (n == 0)
+        return true;
+    if (p[0] == '.' || p[n - 1] != '\n')
+        return false;
+    for (const char *nl = static_cast<const char *>(memchr(p, '\n', size_t(n))); nl;
+         nl = static_cast<const char *>(memchr(nl + 1, '\n', size_t(p + n - nl - 1)))) {
+        if (nl == p || nl[-1] != '\r')
+            return false;
+        if (nl + 1 < p + n && nl[1] == '.')
+            return false;
+    }
+    return true;
 }
+} // namespace
 
-std::optional<QByteArray> decodeSaslResponse(const QByteArray &line, bool *cancelled)
+QByteArray stuffMessage(QByteArray raw, qint64 maxBodyLines)
 {
-    const QByteArray t = line.trimmed();
-    *cancelled = t == "*";
-    if (*cancelled)
-        return std::nullopt;
-    if (t == "=")
-        return QByteArray();
-    if (t.isEmpty())
-        return QByteArray(); // an empty line is an empty response as well
-    const auto d = QByteArray::fromBase64Encoding(t, QByteArray::AbortOnBase64DecodingErrors);
-    if (!d)
-        return std::nullopt;
-    return d.decoded;
-}
-
-QByteArray stuffMessage(const QByteArray &raw, qint64 maxBodyLines)
-{
+    if (maxBodyLines < 0 && sendableAsIs(raw)) {
+        raw.append(".\r\n", 3);
+        return raw;
+    }
     QByteArray out;
     out.reserve(raw.size() + raw.size() / 64 + 8);
     const char *p = raw.constData();
@@ -265,8 +270,33 @@ QByteArray stuffMessage(const QByteArray &raw, qint64 maxBodyLines)
             inBody = true; // the empty line that ends the header
         i = end + 1;
     }
+    // RFC 1939 §7: TOP sends "the headers, the blank line separating the headers from
+    // the body, and then the number of lines" - the blank line even when the message
+    // has no body.
+    if (maxBodyLines >= 0 && !inBody)
+        out.append("\r\n", 2);
     out.append(".\r\n", 3);
     return out;
+}
+
+qint64 wireSize(const QByteArray &raw)
+{
+    const char *p = raw.constData();
+    const qsizetype n = raw.size();
+    qint64 size = n;
+    qsizetype i = 0;
+    while (i < n) {
+        const char *nl = static_cast<const char *>(memchr(p + i, '\n', size_t(n - i)));
+        if (!nl) {
+            // A last line without LF gets CRLF; a CR it ends with is part of that CRLF.
+            size += p[n - 1] == '\r' ? 1 : 2;
+            break;
+        }
+        if (nl == p + i || nl[-1] != '\r')
+            ++size; // bare LF: sent as CRLF
+        i = nl - p + 1;
+    }
+    return size;
 }
 
 } // namespace valv::pop3

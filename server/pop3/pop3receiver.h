@@ -42,7 +42,7 @@ struct ReceiverEvent {
     };
     Type type = Type::NeedMore;
     Command command;
-    QByteArray line;
+    QByteArray line; // SaslLine: the response; Command: the command line as received (for the trace)
     QString text;
     bool unknownCommand = false;
 };
@@ -74,19 +74,17 @@ struct ParseResult {
 };
 [[nodiscard]] ParseResult parseCommandLine(const QByteArray &line);
 
-// RFC 4616 PLAIN message (already base64-decoded): [authzid] NUL authcid NUL passwd.
-struct PlainCredentials {
-    QByteArray authzid, authcid, password;
-};
-[[nodiscard]] std::optional<PlainCredentials> parseSaslPlain(const QByteArray &decoded);
-// RFC 5034 §4 client response: base64, "=" is an empty response, "*" cancels (nullopt
-// with *cancelled set). Invalid base64 gives nullopt.
-[[nodiscard]] std::optional<QByteArray> decodeSaslResponse(const QByteArray &line, bool *cancelled);
-
 // RFC 1939 §3: byte-stuffs `raw` for a multi-line response: a line starting with "."
 // gets another ".", bare LF becomes CRLF, the data ends with CRLF, and the terminating
-// ".\r\n" is appended. `maxBodyLines` >= 0 keeps the header, the blank line and that many
-// body lines (TOP); -1 keeps everything (RETR).
-[[nodiscard]] QByteArray stuffMessage(const QByteArray &raw, qint64 maxBodyLines = -1);
+// ".\r\n" is appended. `maxBodyLines` >= 0 keeps the header, the blank line (sent even
+// when the message has none) and that many body lines (TOP); -1 keeps everything (RETR).
+// A message that needs no change (the common case: CRLF lines, no line starting with
+// ".") only gets ".\r\n" appended, in place when `raw` is not shared.
+[[nodiscard]] QByteArray stuffMessage(QByteArray raw, qint64 maxBodyLines = -1);
+
+// The octets RETR sends for `raw` before byte-stuffing and the terminating ".\r\n"
+// (RFC 1939 §5 LIST/STAT sizes): stuffMessage's line endings, i.e. one more for each
+// bare LF and the CRLF a last line without one gets.
+[[nodiscard]] qint64 wireSize(const QByteArray &raw);
 
 } // namespace valv::pop3

@@ -11,7 +11,15 @@ namespace valv::pop3 {
 
 namespace {
 constexpr int kMaxErrors = 20; // then the connection closes: a client that only errs is stuck or hostile
-}
+const QByteArray kAutologout = "Autologout; idle for too long";
+const QByteArray kShuttingDown = "[SYS/TEMP] Server shutting down; nothing was deleted";
+
+// While a password check runs, input waits unread. A pipelining client sends a few
+// commands behind PASS or AUTH, never more than a couple of lines' worth; a client that
+// keeps sending is flooding, and the per-line limit would not stop it (lines are only
+// measured when read).
+qsizetype busyInputLimit(qsizetype maxLine) { return 2 * maxLine + 512; }
+} // namespace
 
 Pop3Session::Pop3Session(core::SessionSink *sink, std::shared_ptr<const core::ServerContext> ctx, bool tlsAvailable)
     : core::Session(sink), m_ctxHolder(std::move(ctx)), m_ctx(*m_ctxHolder),
@@ -35,10 +43,13 @@ void Pop3Session::refuse(const QString &reason) { closeWith("[SYS/TEMP] " + reas
 
 void Pop3Session::idleTimeout()
 {
-    if (m_busy)
+    if (m_busy) {
+        // The timer does not fire again by itself: apply it when the check is over.
+        m_idlePending = true;
         return;
+    }
     // RFC 1939 §3: an autologout timer closes the connection without entering UPDATE.
-    closeWith("Autologout; idle for too long");
+    closeWith(kAutologout);
 }
 
 void Pop3Session::shutdown()
@@ -47,7 +58,7 @@ void Pop3Session::shutdown()
         m_shutdownPending = true;
         return;
     }
-    closeWith("[SYS/TEMP] Server shutting down; nothing was deleted");
+    closeWith(kShuttingDown);
 }
 
 bool Pop3Session::passwordsAllowed() const { return sink()->isEncrypted() || m_ctx.allowPlaintextAuth; }
@@ -61,7 +72,8 @@ QByteArray Pop3Session::capabilities() const
     if (m_ctx.limits.pop3LoginDelay > 0)
         caps += "LOGIN-DELAY " + QByteArray::number(m_ctx.limits.pop3LoginDelay) + "\r\n";
     if (m_state == State::Authorization) {
-        caps += "UTF8 USER\r\n";
+        // RFC 6856 §2: "UTF8 USER" says USER takes UTF-8, so only where USER is allowed.
+        caps += passwordsAllowed() ? "UTF8 USER\r\n" : "UTF8\r\n";
         if (!sink()->isEncrypted() && m_tlsAvailable)
             caps += "STLS\r\n";
         if (passwordsAllowed())
@@ -98,7 +110,8 @@ void Pop3Session::multiline(const QByteArray &first, const QByteArray &stuffedBo
 {
     if (m_ctx.protocolTrace)
         qCDebug(lcPop3).noquote() << log() << "S: +OK" << first.left(300) << "+" << stuffedBody.size() << "bytes";
-    sink()->write("+OK " + first + "\r\n" + stuffedBody);
+    sink()->write("+OK " + first + "\r\n");
+    sink()->write(stuffedBody);
 }
 
 void Pop3Session::sysTemp(const QString &detail)
@@ -111,18 +124,45 @@ void Pop3Session::closeWith(const QByteArray &errText)
 {
     if (m_state == State::Closed)
         return;
+    if (m_ctx.protocolTrace)
+        qCDebug(lcPop3).noquote() << log() << "S: -ERR" << errText.left(300) << "(closing)";
     sink()->write("-ERR " + errText + "\r\n");
     m_state = State::Closed;
     m_lock.release();
+    m_mail.reset();
     sink()->close();
+}
+
+void Pop3Session::traceCommand(const ReceiverEvent &ev) const
+{
+    if (!m_ctx.protocolTrace)
+        return;
+    QByteArray shown = ev.line.left(300);
+    if (ev.type == ReceiverEvent::Type::SaslLine)
+        shown = "(authentication data redacted)";
+    else if (ev.command.name == CommandName::Pass)
+        shown = ev.line.left(4) + " (password redacted)";
+    else if (ev.command.name == CommandName::Auth && ev.command.initialResponse)
+        shown = ev.line.left(ev.line.indexOf(' ', 5)) + " (initial response redacted)";
+    qCDebug(lcPop3).noquote() << log() << "C:" << QString::fromUtf8(shown);
 }
 
 void Pop3Session::ingest(const QByteArray &bytes)
 {
     if (m_state == State::Closed)
         return;
+    const qsizetype limit = busyInputLimit(m_ctx.limits.maxLineLength);
+    auto flooding = [&] {
+        qCInfo(lcPop3).noquote() << log() << "closing: more than" << limit << "octets sent during a login check";
+        closeWith("Too much input while a login is being checked");
+    };
+    if (m_busy && m_receiver.buffered() + bytes.size() > limit)
+        return flooding();
     m_receiver.feed(bytes);
     process();
+    // One write may hold PASS and a flood behind it.
+    if (m_busy && m_state != State::Closed && m_receiver.buffered() > limit)
+        flooding();
 }
 
 void Pop3Session::tlsStarted()
@@ -133,34 +173,44 @@ void Pop3Session::tlsStarted()
 
 void Pop3Session::process()
 {
-    while (!m_busy && m_state != State::Closed) {
+    bool more = true;
+    while (more && !m_busy && m_state != State::Closed) {
         ReceiverEvent ev = m_receiver.next();
         switch (ev.type) {
         case ReceiverEvent::Type::NeedMore:
-            if (m_shutdownPending)
-                closeWith("[SYS/TEMP] Server shutting down; nothing was deleted");
-            return;
+            more = false;
+            break;
         case ReceiverEvent::Type::SaslLine:
+            traceCommand(ev);
             saslLine(ev.line);
             break;
         case ReceiverEvent::Type::LineTooLong:
+            if (m_sasl != Sasl::None) {
+                abortSasl("Authentication aborted: line too long");
+                break;
+            }
             syntaxError("Line too long (the limit is " + QByteArray::number(m_ctx.limits.maxLineLength) + " octets)");
             break;
         case ReceiverEvent::Type::SyntaxError:
+            if (m_ctx.protocolTrace)
+                qCDebug(lcPop3).noquote() << log() << "C: (invalid line)";
+            if (m_sasl != Sasl::None) {
+                abortSasl("Authentication aborted: " + ev.text.toUtf8());
+                break;
+            }
             syntaxError(ev.text.toUtf8());
             break;
         case ReceiverEvent::Type::Command:
-            if (m_ctx.protocolTrace) {
-                const bool secret = ev.command.name == CommandName::Pass || ev.command.name == CommandName::Auth;
-                qCDebug(lcPop3).noquote() << log() << "C:" << int(ev.command.name)
-                                          << (secret ? "(credentials redacted)" : "");
-            }
+            traceCommand(ev);
             dispatch(ev.command);
             break;
         }
     }
+    // What arrived before a shutdown or the idle timeout has been answered; now close.
     if (!m_busy && m_shutdownPending)
-        closeWith("[SYS/TEMP] Server shutting down; nothing was deleted");
+        closeWith(kShuttingDown);
+    else if (!m_busy && m_idlePending)
+        closeWith(kAutologout);
 }
 
 void Pop3Session::dispatch(const Command &cmd)

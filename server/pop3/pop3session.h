@@ -9,9 +9,22 @@
 // - Passwords (USER/PASS, AUTH) are accepted only under TLS, unless
 //   allow_plaintext_auth says otherwise (loopback development only), as for IMAP.
 //   Password checks run on the thread pool; while one runs, input stays buffered and
-//   nothing else is answered, so replies keep command order (PIPELINING).
+//   nothing else is answered, so replies keep command order (PIPELINING). What may wait
+//   meanwhile is capped (2 x max_line_length + 512 octets): beyond it the session closes.
+//   An idle timeout or a shutdown during a check is remembered and applied after it.
+// - The pool only verifies the password. The mailbox connection is the one this user's
+//   sessions on this worker thread share (MailStoreOpener::shared), opened on this
+//   thread once [LOGIN-DELAY] and [IN-USE] have passed, and used on this thread only.
+// - RFC 2595 §4: after STLS nothing the client said before counts (USER, UTF8).
+// - AUTH exchanges end on any error (an over-long line included) with -ERR, back in
+//   command mode.
 // - The maildrop is the INBOX as it was at login: a snapshot of (UID, size, UIDL).
-//   Message numbers never shift during the session. Mail delivered later waits for the
+//   Message numbers never shift during the session. Sizes are the octets RETR sends
+//   (RFC 1939 §5), which differ from the stored size for a message with bare LFs or
+//   without a final CRLF; the store cannot tell which without reading, so each INBOX
+//   message is read once to measure it and the result is kept per user in memory
+//   (WireSizeCache): the first login after valvd starts reads the whole INBOX, later
+//   ones only what arrived since. Mail delivered later waits for the
 //   next session; a message expunged meanwhile by IMAP answers -ERR to RETR/TOP and is
 //   skipped at QUIT, which still commits the rest.
 // - UIDL is the message's RFC 8474 EMAILID: the store keeps it for the life of the
@@ -67,9 +80,11 @@ private:
     void ok(const QByteArray &text);
     void err(const QByteArray &text);
     void syntaxError(const QByteArray &text); // err(), and too many of them close the session
+    // "+OK first" and the stuffed data as two writes (no copy of a message into a reply).
     void multiline(const QByteArray &first, const QByteArray &stuffedBody);
     void sysTemp(const QString &detail);
     void closeWith(const QByteArray &errText);
+    void traceCommand(const ReceiverEvent &ev) const;
     [[nodiscard]] QByteArray capabilities() const;
     [[nodiscard]] bool passwordsAllowed() const;
 
@@ -80,8 +95,10 @@ private:
     void cmdPass(const Command &cmd);
     void cmdAuth(const Command &cmd);
     void saslLine(const QByteArray &line);
+    void abortSasl(const QByteArray &text); // ends an AUTH exchange with -ERR text
     void checkPassword(const QString &user, const QByteArray &password);
-    void loginFinished(const store::User &user, std::unique_ptr<store::MailStore> mail, const QString &error);
+    void loginFinished(const store::User &user, const QString &error);
+    void checkFinished(); // the password check is over: go on with buffered input
     void authFailed(const QByteArray &text);
     [[nodiscard]] bool openMaildrop(QString *error);
 
@@ -112,6 +129,7 @@ private:
     bool m_tlsAvailable = false;
     bool m_busy = false; // password check in flight
     bool m_shutdownPending = false;
+    bool m_idlePending = false; // the idle timer fired during a password check
     bool m_utf8 = false; // RFC 6856 UTF8 issued
     int m_errors = 0;
     int m_authFailures = 0;
@@ -120,7 +138,7 @@ private:
     QByteArray m_saslUser; // AUTH LOGIN: the username step's answer
 
     store::User m_user;
-    std::unique_ptr<store::MailStore> m_mail;
+    std::shared_ptr<store::MailStore> m_mail; // this thread's shared connection: never hand it to another thread
     MaildropLock::Guard m_lock;
     qint64 m_folderId = 0;
     QList<Entry> m_drop;

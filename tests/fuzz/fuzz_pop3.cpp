@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // libFuzzer target for the POP3 receiver (command lines, SASL continuation lines),
-// parseCommandLine, the SASL helpers and stuffMessage. Oracles besides "no crash, no
-// sanitizer report":
+// parseCommandLine, the shared SASL decoding (core/sasl.h), stuffMessage and wireSize.
+// Oracles besides "no crash, no sanitizer report":
 // - the event sequence is the same whether the input is fed whole, in two or three
 //   pieces, or byte by byte;
 // - after draining, no more than maxLineLength + 1 bytes stay buffered (bounded memory);
 // - stuffMessage's output ends with ".\r\n", has no line that is a lone "." before that,
-//   and un-stuffed gives back the input's lines (RETR is lossless for CRLF messages).
+//   and un-stuffed gives back the input's lines (RETR is lossless for CRLF messages);
+//   wireSize() is the un-stuffed size of what stuffMessage() sends.
+#include "core/sasl.h"
 #include "pop3/pop3receiver.h"
 
 #include <QByteArray>
@@ -60,9 +62,9 @@ struct Driver {
             }
             events << fingerprint(ev);
             if (ev.type == ReceiverEvent::Type::SaslLine) {
-                bool cancelled = false;
-                if (const auto d = decodeSaslResponse(ev.line, &cancelled))
-                    (void)parseSaslPlain(*d);
+                const auto r = valv::core::sasl::decodeResponse(ev.line);
+                if (r.kind == valv::core::sasl::Response::Kind::Data)
+                    (void)valv::core::sasl::parsePlain(r.data);
                 if (--saslLines <= 0)
                     rx.setSaslMode(false);
                 continue;
@@ -103,20 +105,26 @@ void checkStuffing(const QByteArray &input)
     if (!input.isEmpty() && input.endsWith('\n'))
         original.removeLast();
     check(lines.size() == original.size() || input.isEmpty());
+    qint64 unstuffed = data.size();
     for (qsizetype i = 0; i < lines.size(); ++i) {
         QByteArray l = lines[i];
         check(l.endsWith('\r'));
         l.chop(1);
         check(l != "."); // the terminator never appears early
-        if (l.startsWith('.'))
+        if (l.startsWith('.')) {
             l.remove(0, 1);
+            --unstuffed;
+        }
         QByteArray o = original[i];
         if (o.endsWith('\r'))
             o.chop(1);
         check(l == o);
     }
-    // TOP never gives more than the whole message.
-    check(stuffMessage(input, 3).size() <= wire.size());
+    // LIST/STAT sizes are what RETR sends.
+    check(wireSize(input) == unstuffed);
+    // TOP never gives more than the whole message (and the blank line a message
+    // without a body lacks).
+    check(stuffMessage(input, 3).size() <= wire.size() + 2);
 }
 
 } // namespace

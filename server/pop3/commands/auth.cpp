@@ -5,6 +5,8 @@
 #include "pop3/pop3session.h"
 
 #include "core/pool.h"
+#include "core/sasl.h"
+#include "pop3/wiresizecache.h"
 #include "store/crypto.h"
 #include "store/mailstorecache.h"
 
@@ -20,8 +22,6 @@ namespace {
 // third failure closes the connection.
 constexpr int kFailureDelayMs = 1000;
 constexpr int kMaxAuthFailures = 3;
-// A session's own store connection gets a small page cache (see the IMAP session).
-constexpr int kSessionCacheKiB = 256;
 const QByteArray kPrivacy = "[AUTH] Use STLS or port 995 before sending a password";
 } // namespace
 
@@ -33,8 +33,6 @@ void Pop3Session::cmdStls()
         return err("TLS is already active");
     if (!m_tlsAvailable)
         return err("TLS is not available");
-    if (!m_userName.isEmpty())
-        return err("STLS is only valid before USER");
     if (m_receiver.buffered() > 0) {
         // RFC 2595 §4 with the lesson of CVE-2011-0411: commands sent after STLS in the
         // clear would be taken as if they came through TLS.
@@ -42,6 +40,11 @@ void Pop3Session::cmdStls()
         return;
     }
     ok("Begin TLS negotiation");
+    // RFC 2595 §4: "the server MUST discard any knowledge obtained from the client, such
+    // as the argument to the USER command, which was not obtained from the TLS
+    // negotiation itself".
+    m_userName.clear();
+    m_utf8 = false;
     sink()->startTls();
 }
 
@@ -92,19 +95,31 @@ void Pop3Session::cmdAuth(const Command &cmd)
     sink()->write("+ VXNlcm5hbWU6\r\n"); // "Username:"
 }
 
+void Pop3Session::abortSasl(const QByteArray &text)
+{
+    m_sasl = Sasl::None;
+    m_saslUser.clear();
+    m_receiver.setSaslMode(false);
+    syntaxError(text);
+}
+
 void Pop3Session::saslLine(const QByteArray &line)
 {
-    bool cancelled = false;
-    const auto decoded = decodeSaslResponse(line, &cancelled);
+    const core::sasl::Response response = core::sasl::decodeResponse(line);
     const Sasl step = std::exchange(m_sasl, Sasl::None);
     m_receiver.setSaslMode(false);
-    if (cancelled)
+    if (response.kind == core::sasl::Response::Kind::Cancelled) {
+        m_saslUser.clear();
         return err("Authentication cancelled");
-    if (!decoded)
+    }
+    if (response.kind == core::sasl::Response::Kind::Invalid) {
+        m_saslUser.clear();
         return err("Invalid base64 in authentication data");
+    }
+    const QByteArray &decoded = response.data;
     switch (step) {
     case Sasl::PlainResponse: {
-        const auto creds = parseSaslPlain(*decoded);
+        const auto creds = core::sasl::parsePlain(decoded);
         if (!creds)
             return err("Malformed PLAIN authentication data");
         if (!creds->authzid.isEmpty() && creds->authzid != creds->authcid)
@@ -112,15 +127,15 @@ void Pop3Session::saslLine(const QByteArray &line)
         return checkPassword(QString::fromUtf8(creds->authcid), creds->password);
     }
     case Sasl::LoginUser:
-        if (decoded->isEmpty())
+        if (decoded.isEmpty())
             return err("Empty user name");
-        m_saslUser = *decoded;
+        m_saslUser = decoded;
         m_sasl = Sasl::LoginPassword;
         m_receiver.setSaslMode(true);
         sink()->write("+ UGFzc3dvcmQ6\r\n"); // "Password:"
         return;
     case Sasl::LoginPassword:
-        return checkPassword(QString::fromUtf8(std::exchange(m_saslUser, QByteArray())), *decoded);
+        return checkPassword(QString::fromUtf8(std::exchange(m_saslUser, QByteArray())), decoded);
     case Sasl::None:
         return err("Unexpected authentication data");
     }
@@ -131,9 +146,9 @@ void Pop3Session::checkPassword(const QString &user, const QByteArray &password)
     m_busy = true;
     beginAsync();
     const core::ServerContext *ctx = &m_ctx;
+    // The pool only verifies the password; the store is opened back on this thread.
     core::runPooled([this, ctx, user, password] {
         store::User u;
-        std::unique_ptr<store::MailStore> mail;
         QString error;
         auto found = ctx->config->user(user);
         // A dummy verify for unknown users keeps the timing the same as a wrong password.
@@ -144,66 +159,65 @@ void Pop3Session::checkPassword(const QString &user, const QByteArray &password)
             error = QStringLiteral("disabled");
         else if (!good)
             error = QStringLiteral("bad credentials");
-        else {
+        else
             u = *found;
-            auto opened = ctx->mail->open(u.id, kSessionCacheKiB);
-            if (opened)
-                mail = std::move(*opened);
-            else
-                error = QStringLiteral("mailbox: ") + opened.error().message;
-        }
         // The session stays alive until endAsync() (see Session::beginAsync).
-        QMetaObject::invokeMethod(this, [this, u, m = mail.release(), error]() mutable {
-            loginFinished(u, std::unique_ptr<store::MailStore>(m), error);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, [this, u, error] { loginFinished(u, error); }, Qt::QueuedConnection);
     });
 }
 
-void Pop3Session::loginFinished(const store::User &user, std::unique_ptr<store::MailStore> mail, const QString &error)
+void Pop3Session::checkFinished()
 {
-    auto resume = [this] {
-        m_busy = false;
-        endAsync();
-        process();
-    };
-    if (!error.isEmpty() && !error.startsWith(QLatin1String("mailbox: "))) {
+    m_busy = false;
+    endAsync();
+    process();
+}
+
+void Pop3Session::loginFinished(const store::User &user, const QString &error)
+{
+    if (m_state == State::Closed)
+        return checkFinished(); // closed meanwhile (too much input): nothing more to say
+    if (!error.isEmpty()) {
         qCInfo(lcPop3).noquote() << log() << "login failed from" << sink()->peerAddress();
-        QTimer::singleShot(kFailureDelayMs, this, [this, resume] {
-            authFailed("[AUTH] Invalid user name or password");
-            resume();
+        QTimer::singleShot(kFailureDelayMs, this, [this] {
+            if (m_state != State::Closed)
+                authFailed("[AUTH] Invalid user name or password");
+            checkFinished();
         });
         return;
-    }
-    if (!error.isEmpty()) {
-        sysTemp(error);
-        return resume();
     }
     // RFC 2449 §8.1.2: [LOGIN-DELAY] only after the credentials were found good.
     if (const qint64 wait = MaildropLock::instance().secondsToWait(user.id, m_ctx.limits.pop3LoginDelay); wait > 0) {
         err("[LOGIN-DELAY] Wait " + QByteArray::number(wait) + " more seconds before logging in again");
-        return resume();
+        return checkFinished();
     }
     MaildropLock::Guard lock = MaildropLock::instance().tryLock(user.id);
     if (!lock.held()) {
         qCInfo(lcPop3).noquote() << log() << "maildrop in use:" << user.address;
         err("[IN-USE] Another POP3 session is using this mailbox");
-        return resume();
+        return checkFinished();
+    }
+    // On this (the session's) thread: the connection this user's sessions here share.
+    auto mail = m_ctx.mail->shared(user.id, m_ctx.limits.mailboxCacheKiB);
+    if (!mail) {
+        sysTemp(QStringLiteral("mailbox: ") + mail.error().message);
+        return checkFinished();
     }
     m_user = user;
-    m_mail = std::move(mail);
+    m_mail = std::move(*mail);
     m_lock = std::move(lock);
     QString openError;
     if (!openMaildrop(&openError)) {
         m_lock.release();
         m_mail.reset();
         sysTemp(openError);
-        return resume();
+        return checkFinished();
     }
     MaildropLock::instance().recordLogin(user.id);
     m_state = State::Transaction;
     qCInfo(lcPop3).noquote() << log() << "login" << user.address << "maildrop" << m_drop.size() << "messages";
     ok("Logged in; " + dropSummary());
-    resume();
+    checkFinished();
 }
 
 void Pop3Session::authFailed(const QByteArray &text)
@@ -215,7 +229,9 @@ void Pop3Session::authFailed(const QByteArray &text)
 
 bool Pop3Session::openMaildrop(QString *error)
 {
-    auto inbox = m_mail->folder(QStringLiteral("INBOX"));
+    // One snapshot: the listing and the sizes measured from it agree.
+    const store::ReadSnapshot snapshot = m_mail->readSnapshot();
+    auto inbox = m_mail->folder(QStringLiteral("INBOX"), store::MailStore::Counts::No);
     if (!inbox) {
         *error = QStringLiteral("INBOX: ") + inbox.error().message;
         return false;
@@ -225,19 +241,36 @@ bool Pop3Session::openMaildrop(QString *error)
         *error = QStringLiteral("INBOX messages: ") + messages.error().message;
         return false;
     }
+    // RFC 1939 §5: a size is what RETR will send. The stored size is that only for a
+    // message with CRLF line ends throughout, which the store cannot tell without
+    // reading it: every message not measured by an earlier login is read once here.
+    const WireSizeCache::Sizes known = WireSizeCache::instance().take(m_user.id, inbox->uidValidity);
+    WireSizeCache::Sizes sizes;
+    sizes.reserve(messages->size());
     m_folderId = inbox->id;
     m_drop.clear();
     m_drop.reserve(messages->size());
     QSet<QByteArray> seen;
     for (const store::MessageMeta &m : *messages) {
+        qint64 size = known.value(m.uid, -1);
+        if (size < 0) {
+            auto raw = m_mail->raw(inbox->id, m.uid);
+            if (!raw) {
+                *error = QStringLiteral("INBOX message %1: %2").arg(m.uid).arg(raw.error().message);
+                return false;
+            }
+            size = wireSize(*raw);
+        }
+        sizes.insert(m.uid, size);
         QByteArray uidl = m.emailId.toLatin1();
         if (uidl.isEmpty()) // not expected: every stored message has an EMAILID
             uidl = "V" + QByteArray::number(inbox->uidValidity) + "." + QByteArray::number(m.uid);
         if (seen.contains(uidl))
             uidl += "." + QByteArray::number(m.uid);
         seen.insert(uidl);
-        m_drop.append(Entry{m.uid, m.size, uidl, false});
+        m_drop.append(Entry{m.uid, size, uidl, false});
     }
+    WireSizeCache::instance().put(m_user.id, inbox->uidValidity, std::move(sizes));
     return true;
 }
 

@@ -57,7 +57,8 @@ void Pop3Session::cmdList(const Command &cmd)
         if (!m_drop[i].deleted)
             body += QByteArray::number(i + 1) + ' ' + QByteArray::number(m_drop[i].size) + "\r\n";
     }
-    multiline(dropSummary(), body + ".\r\n");
+    body += ".\r\n";
+    multiline(dropSummary(), body);
 }
 
 void Pop3Session::cmdUidl(const Command &cmd)
@@ -73,7 +74,8 @@ void Pop3Session::cmdUidl(const Command &cmd)
         if (!m_drop[i].deleted)
             body += QByteArray::number(i + 1) + ' ' + m_drop[i].uidl + "\r\n";
     }
-    multiline("Unique-ID listing follows", body + ".\r\n");
+    body += ".\r\n";
+    multiline("Unique-ID listing follows", body);
 }
 
 void Pop3Session::cmdRetr(const Command &cmd)
@@ -87,7 +89,8 @@ void Pop3Session::cmdRetr(const Command &cmd)
             return err("Message " + QByteArray::number(*cmd.msg) + " was removed by another client");
         return sysTemp(QStringLiteral("RETR: ") + raw.error().message);
     }
-    multiline(QByteArray::number(e->size) + " octets", stuffMessage(*raw));
+    // Moved: a message that needs no stuffing goes out as the very buffer read.
+    multiline(QByteArray::number(e->size) + " octets", stuffMessage(std::move(*raw)));
 }
 
 void Pop3Session::cmdTop(const Command &cmd)
@@ -95,13 +98,14 @@ void Pop3Session::cmdTop(const Command &cmd)
     const Entry *e = entry(cmd.msg);
     if (!e)
         return;
-    auto raw = m_mail->raw(m_folderId, e->uid);
+    // TOP n 0 (how clients fetch headers) reads the header section only.
+    auto raw = cmd.lines == 0 ? m_mail->header(m_folderId, e->uid) : m_mail->raw(m_folderId, e->uid);
     if (!raw) {
         if (raw.error().code == int(store::MailError::NoSuchMessage))
             return err("Message " + QByteArray::number(*cmd.msg) + " was removed by another client");
         return sysTemp(QStringLiteral("TOP: ") + raw.error().message);
     }
-    multiline("Top of message follows", stuffMessage(*raw, qint64(cmd.lines)));
+    multiline("Top of message follows", stuffMessage(std::move(*raw), qint64(cmd.lines)));
 }
 
 void Pop3Session::cmdDele(const Command &cmd)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // RFC 1939 §6 QUIT and the UPDATE state: the DELEd messages leave the INBOX in one
-// store transaction (moved to Trash, or expunged when pop3_deleted_to_trash is off).
+// store transaction (moved to Trash, or expunged when pop3_deleted_to_trash is off or
+// the \Trash folder is INBOX itself). It runs on the session's thread, on its connection.
 #include "pop3/pop3session.h"
 
 #include "store/mailboxhub.h"
@@ -14,23 +15,23 @@ namespace valv::pop3 {
 namespace {
 // The user's trash: the folder with the \Trash attribute (RFC 6154), wherever the user
 // renamed it; "Trash", created with that attribute, when there is none.
-Result<QString> trashFolder(store::MailStore &mail)
+Result<store::Folder> trashFolder(store::MailStore &mail)
 {
     auto folders = mail.folders();
     if (!folders)
         return folders.error();
     for (const store::Folder &f : *folders) {
         if (f.specialUse == QLatin1String("\\Trash"))
-            return f.name;
+            return f;
     }
     for (const store::Folder &f : *folders) {
         if (f.name == QLatin1String("Trash"))
-            return f.name;
+            return f;
     }
     auto created = mail.createFolder(QStringLiteral("Trash"), QStringLiteral("\\Trash"));
-    if (!created && created.error().code != int(store::MailError::Exists))
-        return created.error();
-    return QStringLiteral("Trash");
+    if (!created && created.error().code == int(store::MailError::Exists))
+        return mail.folder(QStringLiteral("Trash"), store::MailStore::Counts::No);
+    return created;
 }
 } // namespace
 
@@ -58,6 +59,7 @@ void Pop3Session::cmdQuit()
     ok("Valv POP3 server signing off (" + QByteArray::number(left) + " messages left)");
     m_state = State::Closed;
     m_lock.release();
+    m_mail.reset();
     sink()->close();
 }
 
@@ -77,18 +79,22 @@ bool Pop3Session::commitDeletions(int *removed, QString *error)
             *error = QStringLiteral("Trash: ") + trash.error().message;
             return false;
         }
-        // Messages IMAP expunged meanwhile are skipped by the move.
-        auto moved = m_mail->copyMessages(m_folderId, uids, *trash, true);
-        if (!moved) {
-            *error = QStringLiteral("move to %1: %2").arg(*trash, moved.error().message);
-            return false;
+        // RFC 6154 lets a user put \Trash on any folder, INBOX included; moving messages
+        // into the folder they are in would keep them, so they are expunged instead.
+        if (trash->id != m_folderId) {
+            // Messages IMAP expunged meanwhile are skipped by the move.
+            auto moved = m_mail->copyMessages(m_folderId, uids, trash->name, true);
+            if (!moved) {
+                *error = QStringLiteral("move to %1: %2").arg(trash->name, moved.error().message);
+                return false;
+            }
+            *removed = int(moved->uids.size());
+            if (*removed > 0) {
+                store::MailboxHub::instance().notify(m_user.id, QStringLiteral("INBOX"));
+                store::MailboxHub::instance().notify(m_user.id, trash->name);
+            }
+            return true;
         }
-        *removed = int(moved->uids.size());
-        if (*removed > 0) {
-            store::MailboxHub::instance().notify(m_user.id, QStringLiteral("INBOX"));
-            store::MailboxHub::instance().notify(m_user.id, *trash);
-        }
-        return true;
     }
     auto gone = m_mail->expungeUids(m_folderId, uids);
     if (!gone) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Pop3Receiver, parseCommandLine, the SASL helpers and stuffMessage: rows from RFC 1939
+// Pop3Receiver, parseCommandLine, stuffMessage and wireSize: rows from RFC 1939
 // (§5-§7 and the §10 example session), RFC 2449 (§5 CAPA), RFC 2595 (§4 STLS), RFC 5034
 // (§4 and §7 examples) and RFC 6856 (UTF8). Every receiver row is fed whole, split at
 // every byte, and one byte at a time; all three must give the same events.
@@ -198,52 +198,6 @@ private slots:
         QCOMPARE(r.buffered(), qsizetype(0));
     }
 
-    void saslPlain_data()
-    {
-        QTest::addColumn<QByteArray>("decoded");
-        QTest::addColumn<bool>("valid");
-        QTest::addColumn<QByteArray>("authzid");
-        QTest::addColumn<QByteArray>("authcid");
-        QTest::addColumn<QByteArray>("password");
-        // RFC 4616 §4 examples.
-        QTest::newRow("tim") << QByteArray("\0tim\0tanstaaftanstaaf", 21) << true << QByteArray() << QByteArray("tim")
-                             << QByteArray("tanstaaftanstaaf");
-        QTest::newRow("Ursel as Kurt") << QByteArray("Ursel\0Kurt\0xipj3plmq", 20) << true << QByteArray("Ursel")
-                                       << QByteArray("Kurt") << QByteArray("xipj3plmq");
-        QTest::newRow("empty authcid") << QByteArray("\0\0pw", 4) << false << QByteArray() << QByteArray() << QByteArray();
-        QTest::newRow("one NUL") << QByteArray("\0tim", 4) << false << QByteArray() << QByteArray() << QByteArray();
-        QTest::newRow("three NULs") << QByteArray("\0a\0b\0c", 6) << false << QByteArray() << QByteArray() << QByteArray();
-    }
-
-    void saslPlain()
-    {
-        QFETCH(QByteArray, decoded);
-        QFETCH(bool, valid);
-        const auto c = parseSaslPlain(decoded);
-        QCOMPARE(c.has_value(), valid);
-        if (valid) {
-            QFETCH(QByteArray, authzid);
-            QFETCH(QByteArray, authcid);
-            QFETCH(QByteArray, password);
-            QCOMPARE(c->authzid, authzid);
-            QCOMPARE(c->authcid, authcid);
-            QCOMPARE(c->password, password);
-        }
-    }
-
-    void saslResponse()
-    {
-        bool cancelled = false;
-        // RFC 5034 §7: "dGVzdAB0ZXN0AHRlc3Q=" is "test\0test\0test".
-        QCOMPARE(decodeSaslResponse("dGVzdAB0ZXN0AHRlc3Q=", &cancelled).value(), QByteArray("test\0test\0test", 14));
-        QVERIFY(!cancelled);
-        QCOMPARE(decodeSaslResponse("=", &cancelled).value(), QByteArray());
-        QVERIFY(!decodeSaslResponse("*", &cancelled).has_value());
-        QVERIFY(cancelled);
-        QVERIFY(!decodeSaslResponse("not base64!", &cancelled).has_value());
-        QVERIFY(!cancelled);
-    }
-
     void stuff_data()
     {
         QTest::addColumn<QByteArray>("raw");
@@ -259,9 +213,20 @@ private slots:
                                                 << QByteArray("Subject: x\r\nFrom: a@b\r\n\r\nline 1\r\n..line 2\r\n...\r\n..\r\nline 5\r\n.\r\n");
         QTest::newRow("no final CRLF") << QByteArray("A: b\r\n\r\nend") << -1 << QByteArray("A: b\r\n\r\nend\r\n.\r\n");
         QTest::newRow("bare LF becomes CRLF") << QByteArray("A: b\n\nx\n.y\n") << -1 << QByteArray("A: b\r\n\r\nx\r\n..y\r\n.\r\n");
-        QTest::newRow("header only") << QByteArray("A: b\r\n") << 0 << QByteArray("A: b\r\n.\r\n");
+        QTest::newRow("header only") << QByteArray("A: b\r\n") << 0 << QByteArray("A: b\r\n\r\n.\r\n");
         QTest::newRow("empty") << QByteArray() << -1 << QByteArray(".\r\n");
         QTest::newRow("dot header line") << QByteArray(".A: b\r\n\r\n") << -1 << QByteArray("..A: b\r\n\r\n.\r\n");
+        // RFC 1939 §7: the blank line after the header is sent even when the message has none.
+        QTest::newRow("TOP 0, no blank line") << QByteArray("A: b\r\nC: d\r\n") << 0
+                                              << QByteArray("A: b\r\nC: d\r\n\r\n.\r\n");
+        QTest::newRow("TOP 5, no blank line, no final CRLF") << QByteArray("A: b\r\nC: d") << 5
+                                                             << QByteArray("A: b\r\nC: d\r\n\r\n.\r\n");
+        QTest::newRow("TOP 0, header only (from MailStore::header)") << QByteArray("A: b\r\n\r\n") << 0
+                                                                     << QByteArray("A: b\r\n\r\n.\r\n");
+        QTest::newRow("RETR, no blank line") << QByteArray("A: b\r\n") << -1 << QByteArray("A: b\r\n.\r\n");
+        QTest::newRow("dot after bare LF") << QByteArray("A: b\r\n\r\nx\n.\r\n") << -1
+                                           << QByteArray("A: b\r\n\r\nx\r\n..\r\n.\r\n");
+        QTest::newRow("lone CR kept") << QByteArray("A: b\rc\r\n\r\n") << -1 << QByteArray("A: b\rc\r\n\r\n.\r\n");
     }
 
     void stuff()
@@ -270,6 +235,37 @@ private slots:
         QFETCH(int, lines);
         QFETCH(QByteArray, wire);
         QCOMPARE(stuffMessage(raw, lines), wire);
+    }
+
+    // RFC 1939 §5: the size LIST and STAT give is the octets RETR sends, before
+    // byte-stuffing and the terminating ".CRLF".
+    void size_data()
+    {
+        QTest::addColumn<QByteArray>("raw");
+        QTest::addColumn<qint64>("size");
+        QTest::newRow("CRLF") << QByteArray("A: b\r\n\r\nx\r\n") << qint64(11);
+        QTest::newRow("LF only") << QByteArray("A: b\n\nx\n") << qint64(11);
+        QTest::newRow("mixed") << QByteArray("A: b\r\n\nx\n") << qint64(11);
+        QTest::newRow("no final line end") << QByteArray("A: b\r\n\r\nx") << qint64(11);
+        QTest::newRow("final CR only") << QByteArray("A: b\r\n\r\nx\r") << qint64(11);
+        QTest::newRow("CR CR LF") << QByteArray("A: b\r\r\n") << qint64(7);
+        QTest::newRow("dots do not count") << QByteArray(".A: b\n\n.\n") << qint64(12);
+        QTest::newRow("empty") << QByteArray() << qint64(0);
+        QTest::newRow("LF") << QByteArray("\n") << qint64(2);
+    }
+
+    void size()
+    {
+        QFETCH(QByteArray, raw);
+        QFETCH(qint64, size);
+        QCOMPARE(wireSize(raw), size);
+        // The same count, taken from what RETR really sends.
+        QByteArray wire = stuffMessage(raw);
+        wire.chop(3);
+        qint64 stuffedDots = 0;
+        for (const QByteArray &line : wire.split('\n'))
+            stuffedDots += line.startsWith("..") ? 1 : 0;
+        QCOMPARE(qint64(wire.size()) - stuffedDots, size);
     }
 
     // What a client gets back after undoing the stuffing equals the stored bytes, for

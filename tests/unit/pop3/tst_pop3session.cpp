@@ -6,7 +6,9 @@
 // - The rest drives sessions against a real temporary encrypted store where a transcript
 //   cannot look: what UPDATE did to INBOX and Trash, the per-user lock with two sessions
 //   at once, IMAP-style changes made through another store connection mid-session, the
-//   MailboxHub notifications IMAP sessions rely on, and UIDL stability.
+//   MailboxHub notifications IMAP sessions rely on, UIDL stability, a failed UPDATE,
+//   input floods and the idle timer during a password check, LIST sizes against what
+//   RETR sends, and the protocol trace's redaction.
 #include "pop3/maildroplock.h"
 #include "pop3/pop3session.h"
 #include "store/configstore.h"
@@ -65,6 +67,15 @@ public:
     {
         for (int i = 1; i <= count; ++i)
             QVERIFY(delivery->deliver(message(i), {u}).ok());
+    }
+    // A message stored as given (as IMAP APPEND would store it), bypassing delivery.
+    void append(const store::User &u, const QByteArray &raw, const QString &folder = QStringLiteral("INBOX"))
+    {
+        auto mail = opener->open(u.id);
+        store::NewMessage m;
+        m.raw = raw;
+        m.internalDate = QDateTime::currentDateTimeUtc();
+        QVERIFY((*mail)->append(folder, m).ok());
     }
     // Subjects in a folder, in UID order (a separate connection, as IMAP would use).
     QStringList subjects(const store::User &u, const QString &folder)
@@ -137,6 +148,13 @@ public:
             return false;
         lastLogin = send("PASS secret");
         return lastLogin.startsWith("+OK");
+    }
+    // Waits until the password check (and its failure delay) is over.
+    void settle()
+    {
+        QDeadlineTimer deadline(kWaitMs);
+        while (session->hasAsyncWork() && !deadline.hasExpired())
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
     }
     // The connection drops: the session goes away without QUIT.
     void drop()
@@ -376,6 +394,246 @@ private slots:
         QCOMPARE(id(after[3]), id(before[1])); // back from Trash: the same UIDL
         QCOMPARE(id(after[4]), id(before[2]) + ".5"); // the copy: unique within the maildrop
         QVERIFY(b.send("QUIT").startsWith("+OK"));
+    }
+
+    // A client that keeps sending while its password is checked is cut off once more
+    // than 2 x max_line_length (+ a little) waits; nothing it sent is answered.
+    void floodWhileLoginChecked_data()
+    {
+        QTest::addColumn<bool>("oneWrite");
+        QTest::newRow("PASS and the flood in one write") << true;
+        QTest::newRow("the flood in small writes") << false;
+    }
+    void floodWhileLoginChecked()
+    {
+        QFETCH(bool, oneWrite);
+        Fixture f;
+        Client c(f);
+        QVERIFY(c.send("USER alice@example.test").startsWith("+OK"));
+        const QByteArray flood(3 * f.ctx->limits.maxLineLength, 'x');
+        if (oneWrite) {
+            c.session->ingest("PASS secret\r\n" + flood);
+        } else {
+            c.session->ingest("PASS secret\r\n");
+            QVERIFY(c.session->hasAsyncWork());
+            for (qsizetype i = 0; i < flood.size() && !c.sink.closed; i += 100)
+                c.session->ingest(flood.mid(i, 100) + "\r\n");
+        }
+        QCOMPARE(c.reply(), QByteArray("-ERR Too much input while a login is being checked"));
+        QVERIFY(c.sink.closed);
+        c.settle(); // the check comes back to a closed session: no answer, no lock
+        QCOMPARE(c.sink.output.mid(c.cursor), QByteArray());
+        QVERIFY(c.sink.violations.isEmpty());
+        QVERIFY(!pop3::MaildropLock::instance().isLocked(f.alice.id));
+    }
+
+    // Pipelining a few commands behind PASS stays well within the limit.
+    void pipelineBehindPass()
+    {
+        Fixture f;
+        f.deliver(f.alice, 2);
+        Client c(f);
+        c.session->ingest("USER alice@example.test\r\nPASS secret\r\nSTAT\r\nLIST\r\nUIDL\r\nNOOP\r\n");
+        QVERIFY(c.reply().startsWith("+OK Send"));
+        QVERIFY(c.reply().startsWith("+OK Logged in"));
+        QVERIFY(c.reply().startsWith("+OK 2 "));
+        QVERIFY(c.reply(true).startsWith("+OK 2 messages"));
+        QVERIFY(c.reply(true).startsWith("+OK Unique-ID"));
+        QCOMPARE(c.reply(), QByteArray("+OK"));
+        QVERIFY(!c.sink.closed);
+    }
+
+    // The idle timer fires once; firing during a password check it is applied after it
+    // (good password or bad), and the maildrop lock goes with the session.
+    void idleTimeoutDuringCheck_data()
+    {
+        QTest::addColumn<QByteArray>("password");
+        QTest::addColumn<QByteArray>("answer");
+        QTest::newRow("good password") << QByteArray("secret") << QByteArray("+OK Logged in; 0 messages (0 octets)");
+        QTest::newRow("wrong password") << QByteArray("wrong") << QByteArray("-ERR [AUTH] Invalid user name or password");
+    }
+    void idleTimeoutDuringCheck()
+    {
+        QFETCH(QByteArray, password);
+        QFETCH(QByteArray, answer);
+        Fixture f;
+        Client c(f);
+        QVERIFY(c.send("USER alice@example.test").startsWith("+OK"));
+        c.session->ingest("PASS " + password + "\r\n");
+        QVERIFY(c.session->hasAsyncWork());
+        c.session->idleTimeout();
+        QCOMPARE(c.reply(), answer);
+        QCOMPARE(c.reply(), QByteArray("-ERR Autologout; idle for too long"));
+        QVERIFY(c.sink.closed);
+        QVERIFY(!pop3::MaildropLock::instance().isLocked(f.alice.id));
+    }
+
+    // RFC 1939 §3: an idle timeout or a shutdown ends the session without UPDATE and
+    // frees the maildrop: the next session logs in.
+    void lockFreedWhenSessionEnds_data()
+    {
+        QTest::addColumn<bool>("idle");
+        QTest::newRow("idle timeout") << true;
+        QTest::newRow("shutdown") << false;
+    }
+    void lockFreedWhenSessionEnds()
+    {
+        QFETCH(bool, idle);
+        Fixture f;
+        f.deliver(f.alice, 1);
+        Client a(f);
+        QVERIFY(a.login());
+        QVERIFY(a.send("DELE 1").startsWith("+OK"));
+        if (idle)
+            a.session->idleTimeout();
+        else
+            a.session->shutdown();
+        QVERIFY(a.reply().startsWith("-ERR "));
+        QVERIFY(a.sink.closed);
+        Client b(f); // a's session object still exists, as it would until its connection is gone
+        QVERIFY(b.login());
+        QCOMPARE(b.send("STAT").left(6), QByteArray("+OK 1 "));
+        QVERIFY(b.send("QUIT").startsWith("+OK"));
+    }
+
+    // [IN-USE] through AUTH PLAIN and AUTH LOGIN as through USER/PASS.
+    void inUseThroughAuth()
+    {
+        Fixture f;
+        Client first(f);
+        QVERIFY(first.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=").startsWith("+OK Logged in"));
+        Client second(f);
+        QCOMPARE(second.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ="),
+                 QByteArray("-ERR [IN-USE] Another POP3 session is using this mailbox"));
+        QCOMPARE(second.send("AUTH LOGIN YWxpY2VAZXhhbXBsZS50ZXN0"), QByteArray("+ UGFzc3dvcmQ6"));
+        QCOMPARE(second.send("c2VjcmV0"), QByteArray("-ERR [IN-USE] Another POP3 session is using this mailbox"));
+        QVERIFY(first.send("QUIT").startsWith("+OK"));
+        QVERIFY(second.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=").startsWith("+OK Logged in"));
+    }
+
+    // RFC 1939 §6: when the store fails at QUIT, nothing is removed, the client hears
+    // "-ERR some deleted messages not removed", and the maildrop is free again. The
+    // failure: a read snapshot held on the connection the session shares (this thread's),
+    // inside which the UPDATE transaction cannot begin.
+    void failedUpdate()
+    {
+        Fixture f;
+        f.deliver(f.alice, 2);
+        Client c(f);
+        QVERIFY(c.login());
+        QVERIFY(c.send("DELE 1").startsWith("+OK"));
+        {
+            auto shared = f.opener->shared(f.alice.id, f.ctx->limits.mailboxCacheKiB);
+            QVERIFY(shared.ok());
+            const store::ReadSnapshot snapshot = (*shared)->readSnapshot();
+            QVERIFY(!(*shared)->folders()->isEmpty()); // the snapshot begins with a read
+            QVERIFY(c.send("QUIT").startsWith("-ERR [SYS/TEMP] Some deleted messages not removed"));
+        }
+        QVERIFY(c.sink.closed);
+        QCOMPARE(f.subjects(f.alice, QStringLiteral("INBOX")), (QStringList{"message 1", "message 2"}));
+        QCOMPARE(f.subjects(f.alice, QStringLiteral("Trash")), QStringList());
+        QVERIFY(!pop3::MaildropLock::instance().isLocked(f.alice.id));
+        Client d(f);
+        QVERIFY(d.login());
+        QCOMPARE(d.send("STAT").left(6), QByteArray("+OK 2 "));
+    }
+
+    // RFC 6154 allows \Trash on INBOX itself: QUIT cannot move messages into the folder
+    // they are in, so it expunges them.
+    void trashIsInbox()
+    {
+        Fixture f;
+        {
+            auto mail = f.opener->open(f.alice.id);
+            QVERIFY((*mail)->deleteFolder(QStringLiteral("Trash")).ok());
+            QVERIFY((*mail)->deleteFolder(QStringLiteral("INBOX")).ok());
+            QVERIFY((*mail)->createFolder(QStringLiteral("INBOX"), QStringLiteral("\\Trash")).ok());
+        }
+        f.deliver(f.alice, 3);
+        Client c(f);
+        QVERIFY(c.login());
+        QVERIFY(c.send("DELE 2").startsWith("+OK"));
+        QCOMPARE(c.send("QUIT"), QByteArray("+OK Valv POP3 server signing off (2 messages left)"));
+        QCOMPARE(f.subjects(f.alice, QStringLiteral("INBOX")), (QStringList{"message 1", "message 3"}));
+        QCOMPARE(f.subjects(f.alice, QStringLiteral("Trash")), QStringList{"<no folder>"});
+    }
+
+    // RFC 1939 §5: LIST and STAT sizes are the octets RETR sends (without byte-stuffing
+    // and the final ".CRLF"), for messages stored with bare LFs or no final line end
+    // (as an IMAP APPEND may store them) as for CRLF ones; the next login (sizes from
+    // the cache) agrees. TOP sends the blank line after a header that has none.
+    void sizesMatchRetr()
+    {
+        Fixture f;
+        f.append(f.alice, "From: a@example.org\nSubject: lf\n\nline 1\n.dot\nlast line without LF");
+        f.append(f.alice, "From: a@example.org\r\nSubject: crlf\r\n\r\nbody\r\n");
+        f.append(f.alice, "From: a@example.org\r\nSubject: no body");
+        for (int round = 0; round < 2; ++round) {
+            Client c(f);
+            QVERIFY(c.login());
+            qint64 total = 0;
+            for (int i = 1; i <= 3; ++i) {
+                const QByteArray list = c.send("LIST " + QByteArray::number(i));
+                const qint64 size = list.split(' ').value(2).toLongLong();
+                QByteArray data = c.send("RETR " + QByteArray::number(i), true);
+                data = data.mid(data.indexOf("\r\n") + 2); // after the +OK line, up to ".CRLF"
+                qint64 stuffed = 0;
+                for (const QByteArray &line : data.split('\n'))
+                    stuffed += line.startsWith("..") ? 1 : 0;
+                QCOMPARE(qint64(data.size()) - stuffed, size);
+                total += size;
+            }
+            QCOMPARE(c.send("STAT"), "+OK 3 " + QByteArray::number(total));
+            QCOMPARE(c.send("TOP 3 0", true),
+                     QByteArray("+OK Top of message follows\r\nFrom: a@example.org\r\nSubject: no body\r\n\r\n"));
+            QCOMPARE(c.send("TOP 1 0", true),
+                     QByteArray("+OK Top of message follows\r\nFrom: a@example.org\r\nSubject: lf\r\n\r\n"));
+            QCOMPARE(c.send("TOP 1 2", true),
+                     QByteArray("+OK Top of message follows\r\nFrom: a@example.org\r\nSubject: lf\r\n\r\nline 1\r\n..dot\r\n"));
+            QVERIFY(c.send("QUIT").startsWith("+OK"));
+        }
+    }
+
+    // protocol_trace logs the command lines as received, with passwords and SASL data
+    // redacted.
+    void protocolTrace()
+    {
+        Fixture f;
+        auto ctx = std::make_shared<core::ServerContext>(*f.ctx);
+        ctx->protocolTrace = true;
+        f.ctx = ctx;
+        static QStringList lines;
+        lines.clear();
+        QLoggingCategory::setFilterRules(QStringLiteral("valv.*.info=false\nvalv.*.debug=false\nvalv.pop3.debug=true"));
+        const QtMessageHandler previous = qInstallMessageHandler([](QtMsgType, const QMessageLogContext &, const QString &m) {
+            lines << m;
+        });
+        {
+            Client c(f);
+            QVERIFY(c.send("USER alice@example.test").startsWith("+OK"));
+            QVERIFY(c.send("PASS secret").startsWith("+OK"));
+            QVERIFY(c.send("LIST 1").startsWith("-ERR"));
+            QVERIFY(c.send("QUIT").startsWith("+OK"));
+            Client d(f);
+            QVERIFY(d.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=").startsWith("+OK"));
+            QVERIFY(d.send("QUIT").startsWith("+OK"));
+            Client e(f);
+            QVERIFY(e.send("AUTH LOGIN").startsWith("+ "));
+            QVERIFY(e.send("YWxpY2VAZXhhbXBsZS50ZXN0").startsWith("+ "));
+            QVERIFY(e.send("c2VjcmV0").startsWith("+OK"));
+        }
+        qInstallMessageHandler(previous);
+        QLoggingCategory::setFilterRules(QStringLiteral("valv.*.info=false\nvalv.*.debug=false"));
+        const QString all = lines.join(u'\n');
+        QVERIFY2(all.contains(QLatin1String("C: USER alice@example.test")), qPrintable(all));
+        QVERIFY2(all.contains(QLatin1String("C: PASS (password redacted)")), qPrintable(all));
+        QVERIFY2(all.contains(QLatin1String("C: LIST 1")), qPrintable(all));
+        QVERIFY2(all.contains(QLatin1String("C: AUTH PLAIN (initial response redacted)")), qPrintable(all));
+        QVERIFY2(all.contains(QLatin1String("C: AUTH LOGIN")), qPrintable(all));
+        QVERIFY2(all.contains(QLatin1String("C: (authentication data redacted)")), qPrintable(all));
+        QVERIFY2(!all.contains(QLatin1String("secret")) && !all.contains(QLatin1String("c2VjcmV0"))
+                     && !all.contains(QLatin1String("AGFsaWNl")),
+                 qPrintable(all));
     }
 
     void loginDelay()
