@@ -12,6 +12,9 @@ namespace valv::core {
 
 namespace {
 constexpr int kHandshakeTimeoutMs = 60 * 1000;
+// Bytes Qt reads ahead from a client; beyond it, the kernel's buffers and window hold
+// the rest (backpressure, see connection.h).
+constexpr qint64 kReadBufferSize = 256 * 1024;
 constexpr int kChunk = 64 * 1024;
 }
 
@@ -80,11 +83,13 @@ Connection::Connection(qintptr descriptor, bool implicitTls, const QSslConfigura
     }
     m_peer = m_socket->peerAddress().toString();
     m_socket->setSslConfiguration(m_tls);
+    m_socket->setReadBufferSize(kReadBufferSize);
     m_idle.setSingleShot(true);
     connect(&m_idle, &QTimer::timeout, this, &Connection::onIdle);
     connect(m_socket, &QSslSocket::readyRead, this, &Connection::onReadyRead);
     connect(m_socket, &QSslSocket::encrypted, this, &Connection::onEncrypted);
     connect(m_socket, &QSslSocket::bytesWritten, this, &Connection::onBytesWritten);
+    connect(m_socket, &QSslSocket::encryptedBytesWritten, this, &Connection::onBytesWritten);
     connect(m_socket, &QSslSocket::disconnected, this, &Connection::onDisconnected);
     connect(m_socket, &QSslSocket::errorOccurred, this, [this](QAbstractSocket::SocketError e) {
         if (e != QAbstractSocket::RemoteHostClosedError)
@@ -127,6 +132,13 @@ void Connection::write(const QByteArray &bytes)
     if (m_socket->state() != QAbstractSocket::ConnectedState)
         return;
     m_socket->write(m_deflate ? m_deflate->compress(bytes) : bytes);
+    if (outputBacklogged())
+        m_backlogged = true;
+}
+
+bool Connection::outputBacklogged() const
+{
+    return m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite() > kMaxPendingOutput;
 }
 
 bool Connection::startCompression()
@@ -182,6 +194,10 @@ void Connection::onReadyRead()
         return; // handshake in progress
     if (m_idle.interval() > 0)
         m_idle.start();
+    if (outputBacklogged()) {
+        m_backlogged = m_readPaused = true; // resumed by onBytesWritten()
+        return;
+    }
     const QByteArray data = m_socket->readAll();
     if (data.isEmpty() || !m_session)
         return;
@@ -224,6 +240,13 @@ void Connection::onBytesWritten()
         m_idle.start();
         m_socket->setSslConfiguration(m_tls);
         m_socket->startServerEncryption();
+    }
+    if (m_backlogged && !outputBacklogged() && !m_closing) {
+        m_backlogged = false;
+        if (std::exchange(m_readPaused, false))
+            onReadyRead(); // what arrived meanwhile (readyRead is not emitted again for it)
+        if (m_session)
+            m_session->outputDrained();
     }
 }
 

@@ -7,6 +7,10 @@
 //   the session's last plaintext reply has been flushed.
 // - The idle timer restarts on every read; when it fires the session says goodbye.
 // - Nothing here blocks: no waitFor*() calls.
+// - Backpressure: while more than kMaxPendingOutput bytes wait for a client that does
+//   not read, nothing more is read from it (the socket's read buffer is bounded, so the
+//   kernel's window closes), and sessions stop taking pipelined commands. A client
+//   that pipelines commands and never reads answers cannot grow the server's memory.
 #pragma once
 
 #include "core/session.h"
@@ -41,6 +45,7 @@ public:
     void setIdleTimeout(int seconds) override;
     [[nodiscard]] bool canCompress() const override { return true; }
     bool startCompression() override;
+    [[nodiscard]] bool outputBacklogged() const override;
 
     void shutdown();
 
@@ -61,6 +66,8 @@ private:
     QString m_peer;
     int m_sessionIdleMs = 0;
     bool m_tlsPending = false;
+    bool m_readPaused = false; // output backlogged: input waits in the socket (and the kernel)
+    bool m_backlogged = false; // output went over kMaxPendingOutput and has not drained yet
     bool m_closing = false;
     bool m_finished = false;
     bool m_started = false;

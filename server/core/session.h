@@ -28,7 +28,13 @@ public:
     // after it is inflated before ingest().
     [[nodiscard]] virtual bool canCompress() const { return false; }
     virtual bool startCompression() { return false; }
+    // Backpressure: true while more than kMaxPendingOutput bytes wait to go to a client
+    // that is not reading. Sessions take no further pipelined command meanwhile; the
+    // connection stops reading and calls Session::outputDrained() once it has drained.
+    [[nodiscard]] virtual bool outputBacklogged() const { return false; }
 };
+
+inline constexpr qint64 kMaxPendingOutput = 1024 * 1024;
 
 // Sessions live in their connection's worker thread; async work (password hashing,
 // delivery) runs on the thread pool and comes back as queued calls on the session.
@@ -47,6 +53,9 @@ public:
     virtual void shutdown() = 0;
     // Refused before start (too many connections): say so the protocol's way.
     virtual void refuse(const QString &reason) = 0;
+    // The client has read what was backlogged (SessionSink::outputBacklogged): go on with
+    // commands already received.
+    virtual void outputDrained() {}
 
     // A session with async work in flight is kept alive (even after its client left)
     // until the work reports back: pool threads post their results to it.

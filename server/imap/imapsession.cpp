@@ -160,6 +160,8 @@ void ImapSession::process()
 {
     bool more = true;
     while (more && !m_busy && m_state != State::Logout) {
+        if (sink()->outputBacklogged())
+            return; // the client is not reading: outputDrained() resumes
         ReceiverEvent ev = m_receiver.next();
         switch (ev.type) {
         case ReceiverEvent::Type::NeedMore:

@@ -39,6 +39,7 @@ public:
     void tlsStarted() override;
     void idleTimeout() override;
     void shutdown() override;
+    void outputDrained() override { process(); }
     void refuse(const QString &reason) override;
 
 private:

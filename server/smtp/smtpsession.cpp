@@ -134,6 +134,8 @@ void SmtpSession::resetTransaction()
 void SmtpSession::process()
 {
     while (m_state != State::Closed && m_state != State::Committing) {
+        if (sink()->outputBacklogged())
+            return; // the client is not reading: outputDrained() resumes
         ReceiverEvent ev = m_receiver.next();
         switch (ev.type) {
         case ReceiverEvent::Type::NeedMore:
