@@ -14,7 +14,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PY=/usr/bin/python3
 
 CLIENTS=${CLIENTS:-8}
 OPS=${OPS:-10000}
@@ -65,69 +64,23 @@ while [ $# -gt 0 ]; do
 done
 export CLIENTS OPS MESSAGES USERS IDLE_CONNS RUNS SEED SYSTEMS VALV_BUILD_DIR KEEP
 
-log() { echo "[imap-bench $(date +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_NAME=imap-bench BENCH_STOP_WAIT=15
+# shellcheck source-path=SCRIPTDIR source=benchlib.sh
+. "$HERE/benchlib.sh"
 
-VALVD=$VALV_BUILD_DIR/server/valvd/valvd
-VALVCTL=$VALV_BUILD_DIR/server/valvctl/valvctl
 # idle connections + mix sessions + headroom, for the limits below
 CONN_LIMIT=$(( IDLE_CONNS + CLIENTS + USERS + 1000 ))
 
 # ---------------------------------------------------------------- outside netns
 if [ -z "${IMAP_BENCH_IN_NETNS:-}" ]; then
-    [ "$(id -u)" = 0 ] || die "run as root (installs packages, runs Dovecot, makes a network namespace)"
-
-    if [[ ",$SYSTEMS," == *,dovecot,* ]]; then
-        missing=()
-        for p in dovecot-core dovecot-imapd; do
-            dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-        done
-        if [ ${#missing[@]} -gt 0 ]; then
-            log "installing ${missing[*]}"
-            made_policy=0
-            if [ ! -e /usr/sbin/policy-rc.d ]; then
-                printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-                chmod 755 /usr/sbin/policy-rc.d
-                made_policy=1
-            fi
-            ok=1
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                dovecot-core dovecot-imapd >&2 || ok=0
-            if [ $ok = 0 ]; then
-                apt-get update >&2
-                DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                    dovecot-core dovecot-imapd >&2 || ok=0
-            fi
-            [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-            [ $ok = 1 ] || die "could not install Dovecot"
-        fi
-    fi
-    if [[ ",$SYSTEMS," == *,valv,* ]]; then
-        if [ ! -x "$VALVD" ] || [ ! -x "$VALVCTL" ]; then
-            log "warning: $VALVD or $VALVCTL missing: benchmarking the peer only"
-            log "  (build: cmake -S /work/main -B /work/build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DVALV_BUILD_TESTS=OFF"
-            log "          && cmake --build /work/build-bench --target valvd valvctl; then VALV_BUILD_DIR=/work/build-bench)"
-            SYSTEMS=$(echo ",$SYSTEMS," | sed 's/,valv,/,/; s/^,//; s/,$//')
-            export SYSTEMS
-        fi
-    fi
-    [ -n "$SYSTEMS" ] || die "nothing to benchmark"
-    command -v unshare >/dev/null || die "unshare (util-linux) is needed to keep traffic on loopback"
-    exec env IMAP_BENCH_IN_NETNS=1 unshare --net -- bash "$0"
+    bench_require_root Dovecot
+    bench_install dovecot "could not install Dovecot" dovecot-core dovecot-imapd
+    bench_valv_or_peer_only
+    bench_enter_netns IMAP_BENCH_IN_NETNS
 fi
 
 # ----------------------------------------------------------------- inside netns
-ip link set lo up 2>/dev/null || $PY - <<'EOF' || die "cannot bring up lo in the namespace"
-import fcntl, socket, struct
-s = socket.socket()
-ifr = struct.pack("16sH14x", b"lo", 0)
-flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifr))[1]   # SIOCGIFFLAGS
-fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 1))    # SIOCSIFFLAGS, IFF_UP
-EOF
-# no route but loopback: prove it before starting anything
-if $PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("192.0.2.1", 9))' 2>/dev/null; then
-    die "network namespace has a non-loopback route; refusing to run"
-fi
+bench_check_netns
 # 1,000+ connections: the client and both servers (which inherit this) need
 # more descriptors than the usual 1024
 # (65536, or the hard limit if that is lower and cannot be raised here)
@@ -137,107 +90,45 @@ ulimit -n "$NOFILE" || die "cannot raise the open-files limit (ulimit -n $NOFILE
 [ "$NOFILE" -ge $((2 * IDLE_CONNS + 2 * CLIENTS + 256)) ] ||
     die "open-files limit $NOFILE is too low for $IDLE_CONNS idle connections"
 
-WORK=$(mktemp -d /var/tmp/valv-imap-bench.XXXXXX)
-chmod 755 "$WORK"
-mkdir -p "$WORK/results"
-CURRENT_STOP="" LOAD_PID=""
-cleanup() {
-    set +e
-    [ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null && wait "$LOAD_PID" 2>/dev/null
-    [ -n "$CURRENT_STOP" ] && $CURRENT_STOP
-    if [ "$KEEP" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir
 
-USER_LIST=$(for i in $(seq 1 "$USERS"); do printf 'u%d@bench.test,' "$i"; done | sed 's/,$//')
+USER_LIST=$(bench_user_list "$USERS")
 
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local secs=$1 what=$2; shift 2
-    local end=$((SECONDS + secs))
-    until "$@" 2>/dev/null; do
-        [ $SECONDS -lt $end ] || die "timed out waiting for $what"
-        sleep 0.1
-    done
-}
-
-imap_greeting_ok() {
-    $PY - "$1" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-line = s.makefile("rb").readline()
-s.sendall(b"a LOGOUT\r\n")
-sys.exit(0 if line.startswith(b"* OK") else 1)
-EOF
-}
+imap_greeting_ok() { greeting_ok "$1" "* OK" "a LOGOUT"; }
 
 run_load() {  # run_load LABEL PORT SERVER-PID RESULT-JSON
     local label=$1 port=$2 pid=$3 out=$4
-    $PY "$HERE/imap_load.py" --host 127.0.0.1 --port "$port" --users "$USER_LIST" \
+    bench_load "$PY" "$HERE/imap_load.py" --host 127.0.0.1 --port "$port" --users "$USER_LIST" \
         --password "$PASSWORD" --messages "$MESSAGES" --seed "$SEED" \
         --clients "$CLIENTS" --ops "$OPS" --idle-conns "$IDLE_CONNS" --mem-pid "$pid" \
-        --label "$label" --json "$out" >/dev/null &
-    LOAD_PID=$!   # in the background so that a signal's trap runs at once
-    local rc=0
-    wait "$LOAD_PID" || rc=$?
-    LOAD_PID=""
-    return $rc
+        --label "$label" --json "$out"
 }
 
 # ------------------------------------------------------------------ Valv
-VALV_PID=""
-valv_stop() {
-    if [ -n "$VALV_PID" ]; then
-        kill -TERM "$VALV_PID" 2>/dev/null
-        for _ in $(seq 1 150); do kill -0 "$VALV_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$VALV_PID" 2>/dev/null
-        wait "$VALV_PID" 2>/dev/null
-        VALV_PID=""
-    fi
-}
-
 bench_valv() {  # bench_valv RUN
     local run=$1 d=$WORK/valv-$1
-    mkdir -p "$d"
-    "$VALVCTL" --datadir "$d/data" init --no-demo >"$d/valvctl.log" 2>&1 || { cat "$d/valvctl.log" >&2; die "valvctl init failed"; }
-    "$VALVCTL" --datadir "$d/data" domain add bench.test >>"$d/valvctl.log" 2>&1 || die "valvctl domain add failed"
-    for i in $(seq 1 "$USERS"); do
-        "$VALVCTL" --datadir "$d/data" user add "u$i@bench.test" --password "$PASSWORD" \
-            >>"$d/valvctl.log" 2>&1 || { cat "$d/valvctl.log" >&2; die "valvctl user add failed"; }
-    done
-    CURRENT_STOP=valv_stop
+    valv_init "$d" "$USERS"
     # Defaults except: plaintext LOGIN on the plain port (Dovecot gets the
     # same), and connection limits high enough for the idle phase.
-    "$VALVD" --datadir "$d/data" --listen-address 127.0.0.1 --smtp-port 0 --imap-port 0 \
-        --imaps-port 0 --pop3-port 0 --pop3s-port 0 --ready-file "$d/ready.json" --allow-plaintext-auth \
-        --max-connections-per-ip "$CONN_LIMIT" --max-connections "$CONN_LIMIT" \
-        >"$d/valvd.log" 2>&1 &
-    VALV_PID=$!
-    wait_for 30 "valvd ready file" $PY -c 'import json,sys; json.load(open(sys.argv[1]))["imap"]' "$d/ready.json"
+    valv_start "$d" imap --allow-plaintext-auth \
+        --max-connections-per-ip "$CONN_LIMIT" --max-connections "$CONN_LIMIT"
     local imap
-    imap=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["imap"])' "$d/ready.json")
+    imap=$(valv_port "$d" imap)
     wait_for 10 "valvd IMAP greeting" imap_greeting_ok "$imap"
     local rc=0
     run_load valv "$imap" "$VALV_PID" "$WORK/results/valv-$run.json" || rc=$?
     valv_stop
     CURRENT_STOP=""
     [ -s "$WORK/results/valv-$run.json" ] || { tail -20 "$d/valvd.log" >&2; die "valv run $run produced no result"; }
-    if [ $rc != 0 ]; then grep -v ' INFO ' "$d/valvd.log" | tail -10 >&2 || true; fi
-    return $rc
+    if [ "$rc" != 0 ]; then grep -v ' INFO ' "$d/valvd.log" | tail -10 >&2 || true; fi
+    return "$rc"
 }
 
 # ------------------------------------------------------------------ Dovecot
 DOVE_BASE=""
 dovecot_stop() {
     if [ -n "$DOVE_BASE" ] && [ -s "$DOVE_BASE/master.pid" ]; then
-        local pid; pid=$(cat "$DOVE_BASE/master.pid")
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
+        bench_kill "$(cat "$DOVE_BASE/master.pid")"
         DOVE_BASE=""
     fi
 }
@@ -252,26 +143,9 @@ bench_dovecot() {  # bench_dovecot RUN
     # (as for valvd) and the limits that 1,000+ connections from one address
     # need.  mail_fsync stays at its default (optimized: saved messages are
     # fsync()ed before APPEND is answered); imap_hibernate_timeout stays 0.
-    cat > "$d/dovecot.conf" <<EOF
-# generated by tests/bench/imap_bench.sh
-instance_name = dovecot-imap-bench-$run
-base_dir = $d/run
-state_dir = $d/state
-log_path = $d/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
+    dovecot_conf_common "$d" run state "dovecot-imap-bench-$run" imap > "$d/dovecot.conf"
+    cat >> "$d/dovecot.conf" <<EOF
 disable_plaintext_auth = no
-first_valid_uid = 8
-mail_location = maildir:~/Maildir
-passdb {
-  driver = static
-  args = password=$PASSWORD
-}
-userdb {
-  driver = static
-  args = uid=mail gid=mail home=$d/mail/%d/%n allow_all_users=yes
-}
 service imap-login {
   inet_listener imap {
     address = 127.0.0.1
@@ -301,7 +175,7 @@ protocol imap {
 EOF
     DOVE_BASE=$d/run
     CURRENT_STOP=dovecot_stop
-    dovecot -c "$d/dovecot.conf" >"$d/dovecot.start.log" 2>&1 || { cat "$d/dovecot.start.log" "$d/dovecot.log" >&2; die "dovecot failed to start"; }
+    dovecot_start "$d"
     wait_for 30 "dovecot master.pid" test -s "$d/run/master.pid"
     wait_for 30 "dovecot IMAP greeting" imap_greeting_ok "$port"
     local rc=0
@@ -309,38 +183,29 @@ EOF
     dovecot_stop
     CURRENT_STOP=""
     [ -s "$WORK/results/dovecot-$run.json" ] || { tail -20 "$d/dovecot.log" >&2; die "dovecot run $run produced no result"; }
-    if [ $rc != 0 ]; then grep -v -e ' Info: ' -e 'Inotify instance limit' "$d/dovecot.log" | tail -20 >&2 || true; fi
-    return $rc
+    if [ "$rc" != 0 ]; then grep -v -e ' Info: ' -e 'Inotify instance limit' "$d/dovecot.log" | tail -20 >&2 || true; fi
+    return "$rc"
 }
 
 # ------------------------------------------------------------------ main
 log "work dir $WORK; systems $SYSTEMS; $RUNS run(s); $USERS x $MESSAGES msgs, $CLIENTS clients x $OPS ops, $IDLE_CONNS idle conns"
-failed=0
-IFS=, read -r -a systems <<< "$SYSTEMS"
-for run in $(seq 1 "$RUNS"); do
-    for sys in "${systems[@]}"; do   # interleaved, so drift hits both alike
-        log "run $run/$RUNS: $sys"
-        case "$sys" in
-            valv) bench_valv "$run" || failed=1 ;;
-            dovecot) bench_dovecot "$run" || failed=1 ;;
-            *) die "unknown system $sys" ;;
-        esac
-        $PY -c '
+print_run() {
+    $PY -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 f = lambda k, p=1: "-" if r.get(k) is None else "%.*f" % (p, r[k])
 print("  load %ss  mix %s ops/s  p50 %s ms  p99 %s ms  errors %s  client cpu %s s  idle %s/%s conns  RSS/conn %s KiB  PSS/conn %s KiB%s"
       % (f("load_s"), f("ops_rate"), f("p50_ms", 2), f("p99_ms", 2), r.get("errors"), f("client_cpu_s", 2),
          r.get("idle_conns", "-"), r.get("idle_wanted", "-"), f("rss_per_conn_kb"), f("pss_per_conn_kb"),
-         "" if r["ok"] else "  FAILED: %s" % (r.get("error_samples", []) + r.get("idle_error_samples", []))[:3]))' \
-            "$WORK/results/$sys-$run.json" >&2
-    done
-done
+         "" if r["ok"] else "  FAILED: %s" % (r.get("error_samples", []) + r.get("idle_error_samples", []))[:3]))' "$1"
+}
+bench_interleave valv,dovecot print_run
 
 DOVECOT_VERSION=$(dovecot --version 2>/dev/null || echo "?")
-export DOVECOT_VERSION
+BENCH_MACHINE=$(bench_machine)
+export DOVECOT_VERSION BENCH_MACHINE
 $PY - "$WORK/results" <<'EOF'
-import glob, json, os, platform, statistics, sys
+import glob, json, os, statistics, sys
 
 res = {}
 for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
@@ -362,15 +227,9 @@ labels = [l for l in ("valv", "dovecot") if l in res]
 both = len(labels) == 2
 f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
 ratio = lambda a, b: "-" if not a or not b else f"{a / b:.2f}x"
-cpu = "?"
-for line in open("/proc/cpuinfo"):
-    if line.startswith("model name"):
-        cpu = line.split(":", 1)[1].strip()
-        break
 any_r = next(iter(res.values()))[0]
 print()
-print(f"machine: {os.cpu_count()} cpus ({cpu}), {platform.system()} {platform.release()}, "
-      f"python {platform.python_version()}; dovecot {os.environ['DOVECOT_VERSION']}")
+print(f"machine: {os.environ['BENCH_MACHINE']}; dovecot {os.environ['DOVECOT_VERSION']}")
 mb = any_r.get("mailbox_bytes")
 print(f"load: {os.environ['USERS']} INBOXes x {os.environ['MESSAGES']} msgs"
       f"{'' if mb is None else f' ({mb / 1e6:.1f} MB each)'}, seed {os.environ['SEED']}; "

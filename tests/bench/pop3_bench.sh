@@ -13,7 +13,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PY=/usr/bin/python3
 
 CLIENTS=${CLIENTS:-4}
 MESSAGES=${MESSAGES:-1000}
@@ -53,95 +52,27 @@ while [ $# -gt 0 ]; do
 done
 export CLIENTS MESSAGES RUNS SEED SYSTEMS VALV_BUILD_DIR KEEP
 
-log() { echo "[pop3-bench $(date +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-VALVD=$VALV_BUILD_DIR/server/valvd/valvd
-VALVCTL=$VALV_BUILD_DIR/server/valvctl/valvctl
+BENCH_NAME=pop3-bench BENCH_STOP_WAIT=15
+# shellcheck source-path=SCRIPTDIR source=benchlib.sh
+. "$HERE/benchlib.sh"
 
 # ---------------------------------------------------------------- outside netns
 if [ -z "${POP3_BENCH_IN_NETNS:-}" ]; then
-    [ "$(id -u)" = 0 ] || die "run as root (installs packages, runs Dovecot, makes a network namespace)"
-    if [[ ",$SYSTEMS," == *,dovecot,* ]]; then
-        missing=()
-        for p in dovecot-core dovecot-pop3d; do
-            dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-        done
-        if [ ${#missing[@]} -gt 0 ]; then
-            log "installing ${missing[*]}"
-            made_policy=0
-            if [ ! -e /usr/sbin/policy-rc.d ]; then   # no system services started on install
-                printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-                chmod 755 /usr/sbin/policy-rc.d
-                made_policy=1
-            fi
-            ok=1
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                dovecot-core dovecot-pop3d >&2 || ok=0
-            if [ $ok = 0 ]; then
-                apt-get update >&2
-                DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                    dovecot-core dovecot-pop3d >&2 || ok=0
-            fi
-            [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-            [ $ok = 1 ] || die "could not install Dovecot's POP3 server"
-        fi
-    fi
+    bench_require_root Dovecot
+    bench_install dovecot "could not install Dovecot's POP3 server" dovecot-core dovecot-pop3d
     if [[ ",$SYSTEMS," == *,valv,* ]]; then
         [ -x "$VALVD" ] && [ -x "$VALVCTL" ] || die "$VALVD or $VALVCTL missing (build with -DCMAKE_BUILD_TYPE=Release, set VALV_BUILD_DIR)"
     fi
-    command -v unshare >/dev/null || die "unshare (util-linux) is needed to keep traffic on loopback"
-    exec env POP3_BENCH_IN_NETNS=1 unshare --net -- bash "$0"
+    bench_enter_netns POP3_BENCH_IN_NETNS
 fi
 
 # ----------------------------------------------------------------- inside netns
-ip link set lo up 2>/dev/null || $PY - <<'EOF' || die "cannot bring up lo in the namespace"
-import fcntl, socket, struct
-s = socket.socket()
-ifr = struct.pack("16sH14x", b"lo", 0)
-flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifr))[1]   # SIOCGIFFLAGS
-fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 1))    # SIOCSIFFLAGS, IFF_UP
-EOF
-if $PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("192.0.2.1", 9))' 2>/dev/null; then
-    die "network namespace has a non-loopback route; refusing to run"
-fi
+bench_check_netns
+bench_workdir
 
-WORK=$(mktemp -d /var/tmp/valv-pop3-bench.XXXXXX)
-chmod 755 "$WORK"
-mkdir -p "$WORK/results"
-CURRENT_STOP=""
-cleanup() {
-    set +e
-    [ -n "$CURRENT_STOP" ] && $CURRENT_STOP
-    if [ "$KEEP" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+USER_LIST=$(bench_user_list "$CLIENTS")
 
-USER_LIST=$(for i in $(seq 1 "$CLIENTS"); do printf 'u%d@bench.test,' "$i"; done | sed 's/,$//')
-
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local secs=$1 what=$2; shift 2
-    local end=$((SECONDS + secs))
-    until "$@" 2>/dev/null; do
-        [ $SECONDS -lt $end ] || die "timed out waiting for $what"
-        sleep 0.1
-    done
-}
-
-pop3_greeting_ok() {
-    $PY - "$1" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-line = s.makefile("rb").readline()
-s.sendall(b"QUIT\r\n")
-sys.exit(0 if line.startswith(b"+OK") else 1)
-EOF
-}
+pop3_greeting_ok() { greeting_ok "$1" +OK QUIT; }
 
 load() {  # load LABEL PORT RESULT-JSON
     $PY "$HERE/pop3_load.py" load --port "$2" --users "$USER_LIST" --password "$PASSWORD" \
@@ -152,45 +83,21 @@ load() {  # load LABEL PORT RESULT-JSON
 
 # Each system's data is made once and reused by its runs: the runs only read (keep mode).
 # ------------------------------------------------------------------ Valv
-VALV_PID="" VALV_DIR=$WORK/valv
-valv_stop() {
-    if [ -n "$VALV_PID" ]; then
-        kill -TERM "$VALV_PID" 2>/dev/null || true
-        for _ in $(seq 1 150); do kill -0 "$VALV_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$VALV_PID" 2>/dev/null || true
-        wait "$VALV_PID" 2>/dev/null || true
-        VALV_PID=""
-    fi
-}
-valv_start() {
-    CURRENT_STOP=valv_stop
-    rm -f "$VALV_DIR/ready.json"
-    # Defaults except plaintext passwords on the plain port (Dovecot gets the same).
-    "$VALVD" --datadir "$VALV_DIR/data" --listen-address 127.0.0.1 --smtp-port 0 --imap-port 0 \
-        --imaps-port 0 --pop3-port 0 --pop3s-port 0 --ready-file "$VALV_DIR/ready.json" \
-        --allow-plaintext-auth --log-level warning >>"$VALV_DIR/valvd.log" 2>&1 &
-    VALV_PID=$!
-    wait_for 30 "valvd ready file" $PY -c 'import json,sys; json.load(open(sys.argv[1]))["pop3"]' "$VALV_DIR/ready.json"
-}
-valv_port() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))['$1'])" "$VALV_DIR/ready.json"; }
+VALV_DIR=$WORK/valv
+# Defaults except plaintext passwords on the plain port (Dovecot gets the same).
+valv_start_pop3() { valv_start "$VALV_DIR" pop3 --allow-plaintext-auth --log-level warning; }
 valv_setup() {
-    mkdir -p "$VALV_DIR"
-    "$VALVCTL" --datadir "$VALV_DIR/data" init --no-demo >"$VALV_DIR/valvctl.log" 2>&1 || die "valvctl init failed"
-    "$VALVCTL" --datadir "$VALV_DIR/data" domain add bench.test >>"$VALV_DIR/valvctl.log" 2>&1 || die "valvctl domain add failed"
-    for i in $(seq 1 "$CLIENTS"); do
-        "$VALVCTL" --datadir "$VALV_DIR/data" user add "u$i@bench.test" --password "$PASSWORD" \
-            >>"$VALV_DIR/valvctl.log" 2>&1 || die "valvctl user add failed"
-    done
-    valv_start
+    valv_init "$VALV_DIR" "$CLIENTS"
+    valv_start_pop3
     log "valv: delivering $CLIENTS x $MESSAGES messages through SMTP"
-    $PY "$HERE/pop3_load.py" smtp --port "$(valv_port smtp)" --users "$USER_LIST" \
+    $PY "$HERE/pop3_load.py" smtp --port "$(valv_port "$VALV_DIR" smtp)" --users "$USER_LIST" \
         --messages "$MESSAGES" --seed "$SEED" || die "SMTP delivery to valvd failed"
     valv_stop
     CURRENT_STOP=""
 }
 bench_valv() {  # bench_valv RUN
-    valv_start
-    local port; port=$(valv_port pop3)
+    valv_start_pop3
+    local port; port=$(valv_port "$VALV_DIR" pop3)
     wait_for 10 "valvd POP3 greeting" pop3_greeting_ok "$port"
     load valv "$port" "$WORK/results/valv-$1.json" || { tail -20 "$VALV_DIR/valvd.log" >&2; die "valv run $1 failed"; }
     valv_stop
@@ -201,10 +108,7 @@ bench_valv() {  # bench_valv RUN
 DOVE_DIR=$WORK/dovecot DOVE_PORT=""
 dovecot_stop() {
     if [ -s "$DOVE_DIR/run/master.pid" ]; then
-        local pid; pid=$(cat "$DOVE_DIR/run/master.pid")
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
+        bench_kill "$(cat "$DOVE_DIR/run/master.pid")"
         rm -f "$DOVE_DIR/run/master.pid"
     fi
 }
@@ -220,26 +124,9 @@ dovecot_setup() {
     DOVE_PORT=$(free_port)
     # Stock settings apart from paths, users, the listener and plaintext
     # passwords (as for valvd).  pop3_uidl_format and the rest stay default.
-    cat > "$DOVE_DIR/dovecot.conf" <<EOF
-# generated by tests/bench/pop3_bench.sh
-instance_name = dovecot-pop3-bench
-base_dir = $DOVE_DIR/run
-state_dir = $DOVE_DIR/state
-log_path = $DOVE_DIR/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
+    dovecot_conf_common "$DOVE_DIR" run state dovecot-pop3-bench pop3 > "$DOVE_DIR/dovecot.conf"
+    cat >> "$DOVE_DIR/dovecot.conf" <<EOF
 disable_plaintext_auth = no
-first_valid_uid = 8
-mail_location = maildir:~/Maildir
-passdb {
-  driver = static
-  args = password=$PASSWORD
-}
-userdb {
-  driver = static
-  args = uid=mail gid=mail home=$DOVE_DIR/mail/%d/%n allow_all_users=yes
-}
 service pop3-login {
   inet_listener pop3 {
     address = 127.0.0.1
@@ -253,7 +140,7 @@ EOF
 }
 bench_dovecot() {  # bench_dovecot RUN
     CURRENT_STOP=dovecot_stop
-    dovecot -c "$DOVE_DIR/dovecot.conf" >"$DOVE_DIR/dovecot.start.log" 2>&1 || { cat "$DOVE_DIR/dovecot.start.log" "$DOVE_DIR/dovecot.log" >&2; die "dovecot failed to start"; }
+    dovecot_start "$DOVE_DIR"
     wait_for 30 "dovecot master.pid" test -s "$DOVE_DIR/run/master.pid"
     wait_for 30 "dovecot POP3 greeting" pop3_greeting_ok "$DOVE_PORT"
     load dovecot "$DOVE_PORT" "$WORK/results/dovecot-$1.json" || { tail -20 "$DOVE_DIR/dovecot.log" >&2; die "dovecot run $1 failed"; }

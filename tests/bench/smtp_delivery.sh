@@ -15,7 +15,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PY=/usr/bin/python3
 
 CONCURRENCY=${CONCURRENCY:-8}
 MESSAGES=${MESSAGES:-2000}
@@ -61,148 +60,41 @@ while [ $# -gt 0 ]; do
 done
 export CONCURRENCY MESSAGES SIZE RUNS USERS SYSTEMS VALV_BUILD_DIR KEEP E2E_TIMEOUT
 
-log() { echo "[smtp-bench $(date +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-VALVD=$VALV_BUILD_DIR/server/valvd/valvd
-VALVCTL=$VALV_BUILD_DIR/server/valvctl/valvctl
+BENCH_NAME=smtp-bench BENCH_STOP_WAIT=10
+# shellcheck source-path=SCRIPTDIR source=benchlib.sh
+. "$HERE/benchlib.sh"
 
 # ---------------------------------------------------------------- outside netns
 if [ -z "${SMTP_BENCH_IN_NETNS:-}" ]; then
-    [ "$(id -u)" = 0 ] || die "run as root (installs packages, runs Postfix/Dovecot, makes a network namespace)"
-
-    if [[ ",$SYSTEMS," == *,postfix,* ]]; then
-        missing=()
-        for p in postfix dovecot-core dovecot-lmtpd dovecot-imapd; do
-            dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-        done
-        if [ ${#missing[@]} -gt 0 ]; then
-            log "installing ${missing[*]}"
-            made_policy=0
-            if [ ! -e /usr/sbin/policy-rc.d ]; then
-                printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-                chmod 755 /usr/sbin/policy-rc.d
-                made_policy=1
-            fi
-            echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-            ok=1
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                postfix dovecot-core dovecot-lmtpd dovecot-imapd >&2 || ok=0
-            if [ $ok = 0 ]; then
-                apt-get update >&2
-                DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-                    postfix dovecot-core dovecot-lmtpd dovecot-imapd >&2 || ok=0
-            fi
-            [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-            [ $ok = 1 ] || die "could not install Postfix/Dovecot"
-        fi
-    fi
-    if [[ ",$SYSTEMS," == *,valv,* ]]; then
-        if [ ! -x "$VALVD" ] || [ ! -x "$VALVCTL" ]; then
-            log "warning: $VALVD or $VALVCTL missing: benchmarking the peer only"
-            log "  (build: cmake -S /work/main -B /work/build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DVALV_BUILD_TESTS=OFF"
-            log "          && cmake --build /work/build-bench --target valvd valvctl; then VALV_BUILD_DIR=/work/build-bench)"
-            SYSTEMS=$(echo ",$SYSTEMS," | sed 's/,valv,/,/; s/^,//; s/,$//')
-            export SYSTEMS
-        fi
-    fi
-    [ -n "$SYSTEMS" ] || die "nothing to benchmark"
-    command -v unshare >/dev/null || die "unshare (util-linux) is needed to keep traffic on loopback"
-    exec env SMTP_BENCH_IN_NETNS=1 unshare --net -- bash "$0"
+    bench_require_root "Postfix/Dovecot"
+    bench_install postfix "could not install Postfix/Dovecot" postfix dovecot-core dovecot-lmtpd dovecot-imapd
+    bench_valv_or_peer_only
+    bench_enter_netns SMTP_BENCH_IN_NETNS
 fi
 
 # ----------------------------------------------------------------- inside netns
-ip link set lo up 2>/dev/null || $PY - <<'EOF' || die "cannot bring up lo in the namespace"
-import fcntl, socket, struct
-s = socket.socket()
-ifr = struct.pack("16sH14x", b"lo", 0)
-flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifr))[1]   # SIOCGIFFLAGS
-fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 1))    # SIOCSIFFLAGS, IFF_UP
-EOF
-# no route but loopback: prove it before starting anything
-if $PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("192.0.2.1", 9))' 2>/dev/null; then
-    die "network namespace has a non-loopback route; refusing to run"
-fi
+bench_check_netns
+bench_workdir
 
-WORK=$(mktemp -d /var/tmp/valv-smtp-bench.XXXXXX)
-chmod 755 "$WORK"
-mkdir -p "$WORK/results"
-CURRENT_STOP="" LOAD_PID=""
-cleanup() {
-    set +e
-    [ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null && wait "$LOAD_PID" 2>/dev/null
-    [ -n "$CURRENT_STOP" ] && $CURRENT_STOP
-    if [ "$KEEP" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+RCPTS=$(bench_user_list "$USERS")
 
-RCPTS=$(for i in $(seq 1 "$USERS"); do printf 'u%d@bench.test,' "$i"; done | sed 's/,$//')
-
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local secs=$1 what=$2; shift 2
-    local end=$((SECONDS + secs))
-    until "$@" 2>/dev/null; do
-        [ $SECONDS -lt $end ] || die "timed out waiting for $what"
-        sleep 0.1
-    done
-}
-
-smtp_banner_ok() {
-    $PY - "$1" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-line = s.makefile("rb").readline()
-s.sendall(b"QUIT\r\n")
-sys.exit(0 if line.startswith(b"220") else 1)
-EOF
-}
+smtp_banner_ok() { greeting_ok "$1" 220 QUIT; }
 
 run_load() {  # run_load LABEL PORT RESULT-JSON extra args...
     local label=$1 port=$2 out=$3; shift 3
-    $PY "$HERE/smtpload.py" --host 127.0.0.1 --port "$port" \
+    bench_load "$PY" "$HERE/smtpload.py" --host 127.0.0.1 --port "$port" \
         --concurrency "$CONCURRENCY" --messages "$MESSAGES" --size "$SIZE" \
-        --rcpt "$RCPTS" --label "$label" --json "$out" --e2e-timeout "$E2E_TIMEOUT" "$@" >/dev/null &
-    LOAD_PID=$!   # in the background so that a signal's trap runs at once
-    local rc=0
-    wait "$LOAD_PID" || rc=$?
-    LOAD_PID=""
-    return $rc
+        --rcpt "$RCPTS" --label "$label" --json "$out" --e2e-timeout "$E2E_TIMEOUT" "$@"
 }
 
 # ------------------------------------------------------------------ Valv
-VALV_PID=""
-valv_stop() {
-    if [ -n "$VALV_PID" ]; then
-        kill -TERM "$VALV_PID" 2>/dev/null
-        for _ in $(seq 1 100); do kill -0 "$VALV_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$VALV_PID" 2>/dev/null
-        wait "$VALV_PID" 2>/dev/null
-        VALV_PID=""
-    fi
-}
-
 bench_valv() {  # bench_valv RUN
     local run=$1 d=$WORK/valv-$1
-    mkdir -p "$d"
-    "$VALVCTL" --datadir "$d/data" init --no-demo >"$d/valvctl.log" 2>&1 || { cat "$d/valvctl.log" >&2; die "valvctl init failed"; }
-    "$VALVCTL" --datadir "$d/data" domain add bench.test >>"$d/valvctl.log" 2>&1 || die "valvctl domain add failed"
-    for i in $(seq 1 "$USERS"); do
-        "$VALVCTL" --datadir "$d/data" user add "u$i@bench.test" --password "$PASSWORD" \
-            >>"$d/valvctl.log" 2>&1 || { cat "$d/valvctl.log" >&2; die "valvctl user add failed"; }
-    done
-    CURRENT_STOP=valv_stop
-    "$VALVD" --datadir "$d/data" --listen-address 127.0.0.1 --smtp-port 0 --imap-port 0 \
-        --imaps-port 0 --pop3-port 0 --pop3s-port 0 --ready-file "$d/ready.json" >"$d/valvd.log" 2>&1 &
-    VALV_PID=$!
-    wait_for 30 "valvd ready file" $PY -c 'import json,sys; json.load(open(sys.argv[1]))["smtp"]' "$d/ready.json"
+    valv_init "$d" "$USERS"
+    valv_start "$d" smtp
     local smtp imap
-    smtp=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["smtp"])' "$d/ready.json")
-    imap=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["imap"])' "$d/ready.json")
+    smtp=$(valv_port "$d" smtp)
+    imap=$(valv_port "$d" imap)
     wait_for 10 "valvd SMTP banner" smtp_banner_ok "$smtp"
     local rc=0
     run_load valv "$smtp" "$WORK/results/valv-$run.json" \
@@ -210,7 +102,7 @@ bench_valv() {  # bench_valv RUN
     valv_stop
     CURRENT_STOP=""
     [ -s "$WORK/results/valv-$run.json" ] || { tail -20 "$d/valvd.log" >&2; die "valv run $run produced no result"; }
-    return $rc
+    return "$rc"
 }
 
 # ------------------------------------------------------- Postfix + Dovecot
@@ -223,10 +115,7 @@ peer_stop() {
         PF_CONF=""
     fi
     if [ -n "$DOVE_BASE" ] && [ -s "$DOVE_BASE/master.pid" ]; then
-        local pid; pid=$(cat "$DOVE_BASE/master.pid")
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
+        bench_kill "$(cat "$DOVE_BASE/master.pid")"
         DOVE_BASE=""
     fi
 }
@@ -245,27 +134,10 @@ bench_postfix() {  # bench_postfix RUN
     # file is fsync()ed before LMTP answers 250.
     DOVE_CONF=$d/dovecot.conf
     DOVE_BASE=$d/dovecot-run
-    cat > "$DOVE_CONF" <<EOF
-# generated by tests/bench/smtp_delivery.sh
-instance_name = dovecot-bench-$run
-base_dir = $d/dovecot-run
-state_dir = $d/dovecot-state
-log_path = $d/dovecot.log
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
+    dovecot_conf_common "$d" dovecot-run dovecot-state "dovecot-bench-$run" lmtp > "$DOVE_CONF"
+    cat >> "$DOVE_CONF" <<EOF
 hostname = mx.bench.test
 postmaster_address = postmaster@bench.test
-first_valid_uid = 8
-mail_location = maildir:~/Maildir
-passdb {
-  driver = static
-  args = password=$PASSWORD
-}
-userdb {
-  driver = static
-  args = uid=mail gid=mail home=$d/mail/%d/%n allow_all_users=yes
-}
 service lmtp {
   unix_listener lmtp {
     mode = 0666
@@ -273,7 +145,7 @@ service lmtp {
 }
 EOF
     CURRENT_STOP=peer_stop
-    dovecot -c "$DOVE_CONF" >"$d/dovecot.start.log" 2>&1 || { cat "$d/dovecot.start.log" "$d/dovecot.log" >&2; die "dovecot failed to start"; }
+    dovecot_start "$d"
     wait_for 30 "dovecot LMTP socket" test -S "$d/dovecot-run/lmtp"
 
     # Postfix: a private instance (postfix -c DIR) with its own queue.  Stock
@@ -321,32 +193,23 @@ EOF
     peer_stop
     CURRENT_STOP=""
     [ -s "$WORK/results/postfix-$run.json" ] || die "postfix run $run produced no result"
-    if [ $rc != 0 ]; then tail -20 "$d/postfix.log" "$d/dovecot.log" >&2 || true; fi
-    return $rc
+    if [ "$rc" != 0 ]; then tail -20 "$d/postfix.log" "$d/dovecot.log" >&2 || true; fi
+    return "$rc"
 }
 
 # ------------------------------------------------------------------ main
 log "work dir $WORK; systems $SYSTEMS; $RUNS run(s) of $MESSAGES x $SIZE B, $CONCURRENCY sessions, $USERS recipients"
-failed=0
-IFS=, read -r -a systems <<< "$SYSTEMS"
-for run in $(seq 1 "$RUNS"); do
-    for sys in "${systems[@]}"; do   # interleaved, so drift hits both alike
-        log "run $run/$RUNS: $sys"
-        case "$sys" in
-            valv) bench_valv "$run" || failed=1 ;;
-            postfix) bench_postfix "$run" || failed=1 ;;
-            *) die "unknown system $sys" ;;
-        esac
-        $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  accepted %d/%d  %.1f msg/s  p50 %.2f ms  p99 %.2f ms  e2e %s msg/s  client cpu %.2f s%s" % (r["accepted"], r["messages"], r.get("accept_rate",0), r.get("p50_ms",0), r.get("p99_ms",0), "%.1f" % r["e2e_rate"] if r.get("e2e_rate") else "-", r["client_cpu_s"], "" if r["ok"] else "  FAILED: %s" % r["error_samples"][:1]))' \
-            "$WORK/results/$sys-$run.json" >&2
-    done
-done
+print_run() {
+    $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  accepted %d/%d  %.1f msg/s  p50 %.2f ms  p99 %.2f ms  e2e %s msg/s  client cpu %.2f s%s" % (r["accepted"], r["messages"], r.get("accept_rate",0), r.get("p50_ms",0), r.get("p99_ms",0), "%.1f" % r["e2e_rate"] if r.get("e2e_rate") else "-", r["client_cpu_s"], "" if r["ok"] else "  FAILED: %s" % r["error_samples"][:1]))' "$1"
+}
+bench_interleave valv,postfix print_run
 
 POSTFIX_VERSION=$(postconf -d -h mail_version 2>/dev/null || echo "?")
 DOVECOT_VERSION=$(dovecot --version 2>/dev/null || echo "?")
-export POSTFIX_VERSION DOVECOT_VERSION
+BENCH_MACHINE=$(bench_machine)
+export POSTFIX_VERSION DOVECOT_VERSION BENCH_MACHINE
 $PY - "$WORK/results" <<'EOF'
-import glob, json, os, platform, statistics, sys
+import glob, json, os, statistics, sys
 
 res = {}
 for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
@@ -358,14 +221,8 @@ def med(rs, key):
     return statistics.median(vals) if vals else None
 
 names = {"valv": "valvd", "postfix": "postfix+dovecot"}
-cpu = "?"
-for line in open("/proc/cpuinfo"):
-    if line.startswith("model name"):
-        cpu = line.split(":", 1)[1].strip()
-        break
 print()
-print(f"machine: {os.cpu_count()} cpus ({cpu}), {platform.system()} {platform.release()}, "
-      f"python {platform.python_version()}; postfix {os.environ['POSTFIX_VERSION']}, "
+print(f"machine: {os.environ['BENCH_MACHINE']}; postfix {os.environ['POSTFIX_VERSION']}, "
       f"dovecot {os.environ['DOVECOT_VERSION']}")
 print(f"load: {os.environ['MESSAGES']} msgs x {os.environ['SIZE']} B, "
       f"{os.environ['CONCURRENCY']} sessions, {os.environ['USERS']} recipients; "
