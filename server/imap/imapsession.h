@@ -19,15 +19,19 @@
 #include "core/context.h"
 #include "core/session.h"
 #include "imap/imapreceiver.h"
+#include "imap/sortthread.h"
 #include "store/configstore.h"
 #include "store/mailstore.h"
 
 #include <QSet>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
 namespace valv::imap {
+
+struct SearchDone; // commands/search.cpp
 
 class ImapSession : public core::Session {
 public:
@@ -88,10 +92,17 @@ private:
     void cmdSearch(const Command &cmd);
     void cmdSort(const Command &cmd);
     void cmdThread(const Command &cmd);
-    // Runs cmd.searchKey over m_messages; on failure answers the command and returns nullopt.
-    [[nodiscard]] std::optional<QList<int>> searchIndexes(const Command &cmd, uint64_t *highestModSeq);
-    // The full-text index's exact answer for a text key (searchengine.h TextIndex).
-    [[nodiscard]] std::optional<QSet<uint32_t>> textIndexLookup(qint64 folderId, const SearchKey &key);
+    // Runs cmd.searchKey over m_messages on the thread pool (and for SORT/THREAD reads the
+    // found messages' sort fields there), then calls `finish` on this thread; the session
+    // takes no other command meanwhile.
+    void startSearch(const Command &cmd, bool loadItems, bool itemHeaders,
+                     std::function<void(const SearchDone &)> finish);
+    void finishSearch(const Command &cmd, const SearchDone &done);
+    void finishSort(const Command &cmd, const QList<SortCriterion> &criteria, const SearchDone &done);
+    void finishThread(const Command &cmd, ThreadAlgorithm algorithm, const QList<SortItem> &items);
+    // The search's matches; on failure answers the command and returns nullopt.
+    [[nodiscard]] std::optional<QList<int>> searchResult(const Command &cmd, const SearchDone &done,
+                                                         uint64_t *highestModSeq);
     // RFC 5182: the result a SAVE keeps ("$"), from indexes into m_messages.
     void saveSearchResult(const QList<int> &indexes);
     // [search-decl-end]

@@ -12,7 +12,9 @@
 // - A search that fails while RETURN (SAVE) was asked resets "$" to empty (RFC 5182 §2.1).
 #include "imap/imapsession.h"
 
+#include "core/pool.h"
 #include "delivery/prepare.h"
+#include "store/mailstorecache.h"
 #include "imap/searchengine.h"
 #include "imap/sortthread.h"
 #include "mime/searchtext.h"
@@ -76,17 +78,121 @@ int returnOptions(const Command &cmd)
 
 } // namespace
 
-std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_t *highestModSeq)
+namespace {
+
+enum class LoadStatus { Ok, Failed, TooMuch };
+
+// SORT/THREAD inputs for the found messages, in mailbox order.
+LoadStatus loadItems(store::MailStore &mail, qint64 folderId, const QList<store::MessageMeta> &messages,
+                     const QList<int> &found, bool uid, bool headers, QList<SortItem> &items, QString *error)
 {
-    const bool save = cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save));
+    qint64 loaded = 0;
+    items.reserve(found.size());
+    for (int i : found) {
+        const store::MessageMeta &m = messages[i];
+        SortItem item;
+        item.number = uid ? m.uid : uint32_t(i + 1);
+        item.internalDate = m.internalDate;
+        item.size = m.size;
+        if (headers) {
+            auto raw = mail.header(folderId, m.uid); // SORT and THREAD read header fields only
+            if (!raw && raw.error().code == int(store::MailError::NoSuchMessage)) {
+                items.append(std::move(item)); // expunged meanwhile: sorts with empty fields
+                continue;
+            }
+            if (!raw) {
+                *error = raw.error().message;
+                return LoadStatus::Failed;
+            }
+            loaded += raw->size();
+            if (loaded > kMaxQueryBytes)
+                return LoadStatus::TooMuch;
+            item.fields = mime::sortFields(*raw);
+        }
+        items.append(std::move(item));
+    }
+    return LoadStatus::Ok;
+}
+
+// What a search needs, copied off the session for the pool.
+struct SearchWork {
+    Command cmd;
+    QList<store::MessageMeta> messages; // the session's snapshot (shared, not copied)
+    QList<uint32_t> savedUids;
+    qint64 folderId = 0;
+    QString userId;
+    const store::MailStoreOpener *opener = nullptr;
+    bool loadItems = false;
+    bool itemHeaders = false;
+};
+
+std::optional<store::TextField> indexedField(SearchKey::Kind kind)
+{
+    using K = SearchKey::Kind;
+    switch (kind) {
+    case K::Text: return store::TextField::Any;
+    case K::Body: return store::TextField::Body;
+    case K::From: return store::TextField::From;
+    case K::To: return store::TextField::To;
+    case K::Cc: return store::TextField::Cc;
+    case K::Bcc: return store::TextField::Bcc;
+    case K::Subject: return store::TextField::Subject;
+    default: return std::nullopt;
+    }
+}
+
+bool hasTextKey(const SearchKey &key)
+{
+    for (auto kind : {SearchKey::Kind::Text, SearchKey::Kind::Body, SearchKey::Kind::From, SearchKey::Kind::To,
+                      SearchKey::Kind::Cc, SearchKey::Kind::Bcc, SearchKey::Kind::Subject}) {
+        if (containsKey(key, kind))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+struct SearchDone {
+    std::optional<Result<SearchOutcome>> outcome;
+    LoadStatus items = LoadStatus::Ok;
+    QList<SortItem> sortItems;
+    QString itemsError;
+};
+
+namespace {
+
+// On a pool thread, with that thread's own connection to the mailbox.
+SearchDone runSearch(const SearchWork &w)
+{
+    SearchDone done;
+    auto opened = w.opener->cached(w.userId);
+    if (!opened) {
+        done.outcome = Result<SearchOutcome>(makeError(int(SearchError::LoadFailed), opened.error().message));
+        return done;
+    }
+    store::MailStore &mail = **opened;
+    // Messages still waiting for the index (the last few arrivals; after an upgrade, all
+    // older mail) are indexed first, up to a bound; past it the index catches up in the
+    // background and this search reads the messages instead.
+    bool indexUsable = false;
+    if (hasTextKey(w.cmd.searchKey)) {
+        auto left = mail.indexPending(delivery::searchDocument, kSearchCatchUp);
+        if (!left)
+            qCWarning(lcImap).noquote() << "search index:" << left.error().message;
+        else if (*left > 0)
+            delivery::indexInBackground(w.opener, w.userId);
+        indexUsable = left && *left == 0;
+    }
+
+    const store::ReadSnapshot snapshot = mail.readSnapshot(); // one snapshot for every read below
     SearchInput in;
-    in.messages = &m_messages;
-    in.savedUids = m_savedUids;
+    in.messages = &w.messages;
+    in.savedUids = w.savedUids;
     in.limits.maxLoadedBytes = kMaxQueryBytes;
-    const qint64 folderId = m_folder.id;
-    in.loadRaw = [this, folderId](int index, LoadPart part, QString *error) -> std::optional<QByteArray> {
-        const uint32_t uid = m_messages[index].uid;
-        auto r = part == LoadPart::Header ? m_mail->header(folderId, uid) : m_mail->raw(folderId, uid);
+    in.loadRaw = [&](int index, LoadPart part, QString *error) -> std::optional<QByteArray> {
+        const uint32_t uid = w.messages[index].uid;
+        auto r = part == LoadPart::Header ? mail.header(w.folderId, uid) : mail.raw(w.folderId, uid);
         // Expunged by another session since our snapshot: it matches no text (RFC 2180 §4.1).
         if (!r && r.error().code == int(store::MailError::NoSuchMessage))
             return QByteArray();
@@ -96,8 +202,50 @@ std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_
         }
         return std::move(*r);
     };
-    in.textIndex = [this, folderId](const SearchKey &k) { return textIndexLookup(folderId, k); };
-    auto result = search(cmd.searchKey, in);
+    if (indexUsable) {
+        in.textIndex = [&](const SearchKey &k) -> std::optional<QSet<uint32_t>> {
+            const auto field = indexedField(k.kind);
+            if (!field || !store::searchindex::indexable(k.string))
+                return std::nullopt; // too short for trigrams: the evaluator reads the messages
+            auto uids = mail.textSearch(w.folderId, *field, k.string);
+            if (!uids) {
+                qCWarning(lcImap).noquote() << "search index:" << uids.error().message;
+                return std::nullopt; // answered by reading the messages instead
+            }
+            return QSet<uint32_t>(uids->begin(), uids->end());
+        };
+    }
+    done.outcome = search(w.cmd.searchKey, in);
+    if (*done.outcome && w.loadItems)
+        done.items = loadItems(mail, w.folderId, w.messages, (*done.outcome)->indexes, w.cmd.uid, w.itemHeaders,
+                               done.sortItems, &done.itemsError);
+    return done;
+}
+
+} // namespace
+
+void ImapSession::startSearch(const Command &cmd, bool loadItems, bool itemHeaders,
+                              std::function<void(const SearchDone &)> finish)
+{
+    auto work = std::make_shared<SearchWork>(
+        SearchWork{cmd, m_messages, m_savedUids, m_folder.id, m_user.id, m_ctx.mail, loadItems, itemHeaders});
+    m_busy = true;
+    beginAsync();
+    core::runPooled([this, work, finish = std::move(finish)] {
+        auto done = std::make_shared<SearchDone>(runSearch(*work));
+        QMetaObject::invokeMethod(this, [this, done, finish] {
+            m_busy = false;
+            finish(*done);
+            endAsync();
+            process();
+        }, Qt::QueuedConnection);
+    });
+}
+
+std::optional<QList<int>> ImapSession::searchResult(const Command &cmd, const SearchDone &done, uint64_t *highestModSeq)
+{
+    const bool save = cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save));
+    const Result<SearchOutcome> &result = *done.outcome;
     if (!result) {
         if (save)
             m_savedUids.clear();
@@ -111,42 +259,6 @@ std::optional<QList<int>> ImapSession::searchIndexes(const Command &cmd, uint64_
     if (highestModSeq)
         *highestModSeq = result->highestModSeq;
     return result->indexes;
-}
-
-std::optional<QSet<uint32_t>> ImapSession::textIndexLookup(qint64 folderId, const SearchKey &k)
-{
-    using K = SearchKey::Kind;
-    store::TextField field = store::TextField::Any;
-    switch (k.kind) {
-    case K::Text: field = store::TextField::Any; break;
-    case K::Body: field = store::TextField::Body; break;
-    case K::From: field = store::TextField::From; break;
-    case K::To: field = store::TextField::To; break;
-    case K::Cc: field = store::TextField::Cc; break;
-    case K::Bcc: field = store::TextField::Bcc; break;
-    case K::Subject: field = store::TextField::Subject; break;
-    default: return std::nullopt;
-    }
-    if (!store::searchindex::indexable(k.string))
-        return std::nullopt; // too short for trigrams: the evaluator reads the messages
-    // Messages still waiting for the index (the last few arrivals; after an upgrade, all
-    // older mail) are indexed now, up to a bound; past it the index catches up on the
-    // pool and this search reads the messages instead.
-    auto left = m_mail->indexPending(delivery::searchDocument, kSearchCatchUp);
-    if (!left) {
-        qCWarning(lcImap).noquote() << "search index:" << left.error().message;
-        return std::nullopt;
-    }
-    if (*left > 0) {
-        delivery::indexInBackground(m_ctx.mail, m_user.id);
-        return std::nullopt;
-    }
-    auto uids = m_mail->textSearch(folderId, field, k.string);
-    if (!uids) {
-        qCWarning(lcImap).noquote() << "search index:" << uids.error().message;
-        return std::nullopt; // answered by reading the messages instead
-    }
-    return QSet<uint32_t>(uids->begin(), uids->end());
 }
 
 void ImapSession::saveSearchResult(const QList<int> &indexes)
@@ -169,9 +281,14 @@ void ImapSession::cmdSearch(const Command &cmdIn)
         rev2.esearch = true;
         rev2.searchReturn = 0; // RETURN () = ALL
     }
-    const Command &cmd = rev2.tag.isEmpty() ? cmdIn : rev2;
+    const Command cmd = rev2.tag.isEmpty() ? cmdIn : rev2;
+    startSearch(cmd, false, false, [this, cmd](const SearchDone &done) { finishSearch(cmd, done); });
+}
+
+void ImapSession::finishSearch(const Command &cmd, const SearchDone &done)
+{
     uint64_t highest = 0;
-    const auto found = searchIndexes(cmd, &highest);
+    const auto found = searchResult(cmd, done, &highest);
     if (!found)
         return;
     const bool modseq = containsKey(cmd.searchKey, SearchKey::Kind::ModSeq);
@@ -226,67 +343,36 @@ void ImapSession::cmdSearch(const Command &cmdIn)
     ok(cmd.tag, cmd.uid ? "UID SEARCH completed" : "SEARCH completed");
 }
 
-namespace {
-
-enum class LoadStatus { Ok, Failed, TooMuch };
-
-// SORT/THREAD inputs for the found messages, in mailbox order.
-LoadStatus loadItems(store::MailStore &mail, qint64 folderId, const QList<store::MessageMeta> &messages,
-                     const QList<int> &found, bool uid, bool headers, QList<SortItem> &items, QString *error)
-{
-    qint64 loaded = 0;
-    items.reserve(found.size());
-    for (int i : found) {
-        const store::MessageMeta &m = messages[i];
-        SortItem item;
-        item.number = uid ? m.uid : uint32_t(i + 1);
-        item.internalDate = m.internalDate;
-        item.size = m.size;
-        if (headers) {
-            auto raw = mail.header(folderId, m.uid); // SORT and THREAD read header fields only
-            if (!raw && raw.error().code == int(store::MailError::NoSuchMessage)) {
-                items.append(std::move(item)); // expunged meanwhile: sorts with empty fields
-                continue;
-            }
-            if (!raw) {
-                *error = raw.error().message;
-                return LoadStatus::Failed;
-            }
-            loaded += raw->size();
-            if (loaded > kMaxQueryBytes)
-                return LoadStatus::TooMuch;
-            item.fields = mime::sortFields(*raw);
-        }
-        items.append(std::move(item));
-    }
-    return LoadStatus::Ok;
-}
-
-} // namespace
 
 void ImapSession::cmdSort(const Command &cmd)
 {
     const auto criteria = sortCriteria(cmd.sortCriteria);
     if (!criteria)
         return bad(cmd.tag, "Invalid sort criteria");
+    startSearch(cmd, true, needsHeaders(*criteria), [this, cmd, criteria](const SearchDone &done) {
+        finishSort(cmd, *criteria, done);
+    });
+}
+
+void ImapSession::finishSort(const Command &cmd, const QList<SortCriterion> &criteria, const SearchDone &done)
+{
     uint64_t highest = 0;
-    const auto found = searchIndexes(cmd, &highest);
+    const auto found = searchResult(cmd, done, &highest);
     if (!found)
         return;
-    QList<SortItem> items;
-    QString error;
-    switch (loadItems(*m_mail, m_folder.id, m_messages, *found, cmd.uid, needsHeaders(*criteria), items, &error)) {
+    const QList<SortItem> &items = done.sortItems;
+    switch (done.items) {
     case LoadStatus::Ok: break;
     case LoadStatus::Failed:
         if (cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save)))
             m_savedUids.clear();
-        return serverBug(cmd.tag, error);
+        return serverBug(cmd.tag, done.itemsError);
     case LoadStatus::TooMuch:
         if (cmd.esearch && (cmd.searchReturn & int(SearchReturn::Save)))
             m_savedUids.clear();
         return no(cmd.tag, "[LIMIT] Sorting would read too much mail; narrow the search");
     }
-    const QList<uint32_t> sorted = sortItems(items, *criteria);
+    const QList<uint32_t> sorted = sortItems(items, criteria);
     const bool modseq = containsKey(cmd.searchKey, SearchKey::Kind::ModSeq);
     if (modseq)
         enableCondstore();
@@ -312,17 +398,21 @@ void ImapSession::cmdThread(const Command &cmd)
     const auto algorithm = threadAlgorithm(cmd.threadAlgorithm);
     if (!algorithm)
         return bad(cmd.tag, "Unknown threading algorithm (ORDEREDSUBJECT and REFERENCES are offered)");
-    const auto found = searchIndexes(cmd, nullptr);
-    if (!found)
-        return;
-    QList<SortItem> items;
-    QString error;
-    switch (loadItems(*m_mail, m_folder.id, m_messages, *found, cmd.uid, true, items, &error)) {
-    case LoadStatus::Ok: break;
-    case LoadStatus::Failed: return serverBug(cmd.tag, error);
-    case LoadStatus::TooMuch: return no(cmd.tag, "[LIMIT] Threading would read too much mail; narrow the search");
-    }
-    const QByteArray threads = threadItems(items, *algorithm);
+    startSearch(cmd, true, true, [this, cmd, algorithm](const SearchDone &done) {
+        if (!searchResult(cmd, done, nullptr))
+            return;
+        switch (done.items) {
+        case LoadStatus::Ok: break;
+        case LoadStatus::Failed: return serverBug(cmd.tag, done.itemsError);
+        case LoadStatus::TooMuch: return no(cmd.tag, "[LIMIT] Threading would read too much mail; narrow the search");
+        }
+        finishThread(cmd, *algorithm, done.sortItems);
+    });
+}
+
+void ImapSession::finishThread(const Command &cmd, ThreadAlgorithm algorithm, const QList<SortItem> &items)
+{
+    const QByteArray threads = threadItems(items, algorithm);
     untagged(threads.isEmpty() ? QByteArray("THREAD") : "THREAD " + threads);
     ok(cmd.tag, cmd.uid ? "UID THREAD completed" : "THREAD completed");
 }
