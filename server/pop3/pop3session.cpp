@@ -175,6 +175,8 @@ void Pop3Session::process()
 {
     bool more = true;
     while (more && !m_busy && m_state != State::Closed) {
+        if (sink()->outputBacklogged())
+            return; // the client is not reading: outputDrained() resumes
         ReceiverEvent ev = m_receiver.next();
         switch (ev.type) {
         case ReceiverEvent::Type::NeedMore:

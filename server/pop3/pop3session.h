@@ -61,6 +61,7 @@ public:
     void idleTimeout() override;
     void shutdown() override;
     void refuse(const QString &reason) override;
+    void outputDrained() override { process(); }
 
 private:
     enum class State { Authorization, Transaction, Closed };

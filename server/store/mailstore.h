@@ -168,6 +168,8 @@ public:
                                                          const std::optional<QList<uint32_t>> &onlyUids = std::nullopt);
 
     [[nodiscard]] static QList<QByteArray> parseFlags(const QString &stored);
+    // parseFlags, shared with every other message (of this thread) with the same flags.
+    [[nodiscard]] static QList<QByteArray> internedFlags(const QString &stored);
     [[nodiscard]] static QString formatFlags(QList<QByteArray> flags);
 
     // Removes exactly these UIDs from the folder, whatever their flags, in one

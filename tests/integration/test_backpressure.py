@@ -81,3 +81,43 @@ def test_client_that_does_not_read(valv, monkeypatch):
     _, tagged = r.command(b"N", b"NOOP")
     assert tagged.startswith(b"N OK")
     r.close()
+
+
+def test_pop3_client_that_does_not_read(valv, monkeypatch):
+    monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16")
+    srv = valv.server()
+    pid = srv.ports["pid"]
+    r = srv.raw_imap()
+    _, tagged = r.command(b"L", f"LOGIN {ALICE} {ALICE_PW}".encode())
+    msg = b"Subject: big\r\n\r\n" + (b"y" * 78 + b"\r\n") * (SIZE // 80)
+    _, tagged = r.command(b"A", b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
+    assert tagged.startswith(b"A OK"), tagged
+    r.close()
+
+    import socket
+    sock = srv.ssl_context().wrap_socket(socket.create_connection((vh.HOST, srv.ports["pop3s"]), timeout=vh.IO_TIMEOUT),
+                                         server_hostname=vh.HOST)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"+OK")
+    sock.sendall(f"USER {ALICE}\r\nPASS {ALICE_PW}\r\n".encode())
+    assert f.readline().startswith(b"+OK") and f.readline().startswith(b"+OK")
+
+    wait_until_quiet(pid)
+    before = proc_status(pid, "VmRSS")
+    sender = threading.Thread(target=sock.sendall, args=(b"RETR 1\r\n" * N,))
+    sender.start()
+    wait_until_quiet(pid)
+    grown = proc_status(pid, "VmRSS") - before
+    assert grown < 128 * 1024 * 1024, \
+        f"valvd grew by {grown >> 20} MiB while {(N * len(msg)) >> 20} MiB of answers were unread"
+    for _ in range(N):
+        assert f.readline().startswith(b"+OK")
+        size = 0
+        while (line := f.readline()) != b".\r\n":
+            assert line, "connection closed mid-message"
+            size += len(line)
+        assert size == len(msg)
+    sender.join()
+    sock.sendall(b"QUIT\r\n")
+    assert f.readline().startswith(b"+OK")
+    sock.close()
