@@ -276,10 +276,11 @@ std::optional<QList<int>> ImapSession::resolve(const SequenceSet &set, bool uid)
     if (set.saved) {
         // RFC 5182: "$" is the last SEARCH ... SAVE result, as UIDs; gone ones drop out.
         for (uint32_t uid : m_savedUids) {
-            auto it = std::lower_bound(m_messages.begin(), m_messages.end(), uid,
+            const QList<store::MessageMeta> &view = m_messages; // reads must not detach a shared view
+            auto it = std::lower_bound(view.begin(), view.end(), uid,
                                        [](const store::MessageMeta &m, uint32_t v) { return m.uid < v; });
-            if (it != m_messages.end() && it->uid == uid)
-                out.append(int(it - m_messages.begin()));
+            if (it != view.end() && it->uid == uid)
+                out.append(int(it - view.begin()));
         }
         return out;
     }

@@ -44,7 +44,7 @@ void ImapSession::reportExpunged(const QList<uint32_t> &uids)
     }
     // Highest sequence number first, so each number is right when the client reads it.
     for (qsizetype i = m_messages.size() - 1; i >= 0; --i) {
-        if (std::binary_search(sorted.begin(), sorted.end(), m_messages[i].uid)) {
+        if (std::binary_search(sorted.begin(), sorted.end(), std::as_const(m_messages)[i].uid)) {
             untagged(QByteArray::number(i + 1) + " EXPUNGE");
             m_messages.removeAt(i);
         }
@@ -76,9 +76,9 @@ void ImapSession::qresyncSelect(const Command::Qresync &q)
             untagged("VANISHED (EARLIER) " + compressSet(vanished));
     }
     for (qsizetype i = 0; i < m_messages.size(); ++i) {
-        if (m_messages[i].modSeq > q.modSeq)
-            untagged(QByteArray::number(i + 1) + " FETCH (UID " + QByteArray::number(m_messages[i].uid) + ' '
-                     + flagsItem(m_messages[i]) + ")");
+        if (std::as_const(m_messages)[i].modSeq > q.modSeq)
+            untagged(QByteArray::number(i + 1) + " FETCH (UID " + QByteArray::number(std::as_const(m_messages)[i].uid) + ' '
+                     + flagsItem(std::as_const(m_messages)[i]) + ")");
     }
 }
 

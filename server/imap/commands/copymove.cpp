@@ -24,14 +24,14 @@ void ImapSession::cmdCopyMove(const Command &cmd)
     if (m_user.quotaBytes > 0 && !move) {
         qint64 adding = 0;
         for (int i : *indexes)
-            adding += m_messages[i].size;
+            adding += std::as_const(m_messages)[i].size;
         auto used = m_mail->totalSize();
         if (used && *used + adding > m_user.quotaBytes)
             return no(cmd.tag, "[OVERQUOTA] The mailbox is full");
     }
     QList<uint32_t> uids;
     for (int i : *indexes)
-        uids << m_messages[i].uid;
+        uids << std::as_const(m_messages)[i].uid;
     auto r = m_mail->copyMessages(m_folder.id, uids, target->name, move);
     if (!r)
         return serverBug(cmd.tag, r.error().message);

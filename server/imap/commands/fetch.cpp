@@ -99,7 +99,7 @@ void ImapSession::cmdFetch(const Command &cmd)
         m_readOnly || std::none_of(cmd.fetchAtts.begin(), cmd.fetchAtts.end(), setsSeen));
     bool expungedMeanwhile = false;
     for (int i : *indexes) {
-        if (cmd.changedSince && m_messages[i].modSeq <= *cmd.changedSince)
+        if (cmd.changedSince && std::as_const(m_messages)[i].modSeq <= *cmd.changedSince)
             continue; // RFC 7162 §3.1.4.1
         QByteArray out;
         QString error;
@@ -128,20 +128,23 @@ void ImapSession::cmdFetch(const Command &cmd)
 bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QString &error)
 {
     using K = FetchAtt::Kind;
-    store::MessageMeta &meta = m_messages[index];
+    // Read through a const view: a view shared with other sessions detaches only on change.
+    const store::MessageMeta *meta = &std::as_const(m_messages)[index];
     bool flagsChanged = false;
-    if (!m_readOnly && !hasFlag(meta.flags, "\\Seen")
+    if (!m_readOnly && !hasFlag(meta->flags, "\\Seen")
         && std::any_of(cmd.fetchAtts.begin(), cmd.fetchAtts.end(), setsSeen)) {
-        QList<QByteArray> flags = meta.flags;
+        QList<QByteArray> flags = meta->flags;
         flags.append("\\Seen");
-        auto modseq = m_mail->setFlags(m_folder.id, meta.uid, flags);
+        auto modseq = m_mail->setFlags(m_folder.id, meta->uid, flags);
         if (!modseq) {
             error = modseq.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED")
                                                                                 : modseq.error().message;
             return false;
         }
-        meta.flags = flags;
-        meta.modSeq = *modseq;
+        store::MessageMeta &changed = m_messages[index];
+        changed.flags = flags;
+        changed.modSeq = *modseq;
+        meta = &changed;
         flagsChanged = true;
         m_changedBySelf = true;
     }
@@ -151,7 +154,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
     auto loadRaw = [&]() -> bool {
         if (raw)
             return true;
-        auto r = m_mail->raw(m_folder.id, meta.uid);
+        auto r = m_mail->raw(m_folder.id, meta->uid);
         if (!r) {
             error = r.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED") : r.error().message;
             return false;
@@ -166,7 +169,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
         if (raw)
             return &*raw;
         if (!header) {
-            auto h = m_mail->header(m_folder.id, meta.uid);
+            auto h = m_mail->header(m_folder.id, meta->uid);
             if (!h) {
                 error = h.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED")
                                                                                 : h.error().message;
@@ -179,7 +182,7 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
     auto loadStructure = [&]() -> bool {
         if (structure)
             return true;
-        auto s = m_mail->structure(m_folder.id, meta.uid);
+        auto s = m_mail->structure(m_folder.id, meta->uid);
         if (!s) {
             error = s.error().code == int(store::MailError::NoSuchMessage) ? QStringLiteral("EXPUNGED") : s.error().message;
             return false;
@@ -192,19 +195,19 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
     const bool askedUid = std::any_of(cmd.fetchAtts.begin(), cmd.fetchAtts.end(), [](const FetchAtt &a) { return a.kind == K::Uid; });
     bool askedFlags = false;
     if (cmd.uid && !askedUid)
-        items << "UID " + QByteArray::number(meta.uid);
+        items << "UID " + QByteArray::number(meta->uid);
     for (const FetchAtt &a : cmd.fetchAtts) {
         switch (a.kind) {
-        case K::Uid: items << "UID " + QByteArray::number(meta.uid); break;
+        case K::Uid: items << "UID " + QByteArray::number(meta->uid); break;
         case K::Flags:
             askedFlags = true;
-            items << "FLAGS (" + meta.flags.join(' ') + ")";
+            items << "FLAGS (" + meta->flags.join(' ') + ")";
             break;
         case K::ModSeq: break; // added once, below
-        case K::EmailId: items << "EMAILID (" + meta.emailId.toLatin1() + ")"; break;
+        case K::EmailId: items << "EMAILID (" + meta->emailId.toLatin1() + ")"; break;
         case K::ThreadId: items << "THREADID NIL"; break; // RFC 8474 §5.2: no thread ids here
-        case K::InternalDate: items << "INTERNALDATE " + internalDate(meta.internalDate); break;
-        case K::Rfc822Size: items << "RFC822.SIZE " + QByteArray::number(meta.size); break;
+        case K::InternalDate: items << "INTERNALDATE " + internalDate(meta->internalDate); break;
+        case K::Rfc822Size: items << "RFC822.SIZE " + QByteArray::number(meta->size); break;
         case K::Envelope:
             if (!loadStructure())
                 return false;
@@ -282,11 +285,11 @@ bool ImapSession::fetchOne(int index, const Command &cmd, QByteArray &out, QStri
         }
     }
     if (flagsChanged && !askedFlags)
-        items << "FLAGS (" + meta.flags.join(' ') + ")";
+        items << "FLAGS (" + meta->flags.join(' ') + ")";
     // RFC 7162 §3.1.4.1/§3.1.5: MODSEQ when asked, with CHANGEDSINCE, or with flag changes.
     const bool askedModSeq = std::any_of(cmd.fetchAtts.begin(), cmd.fetchAtts.end(), [](const FetchAtt &a) { return a.kind == K::ModSeq; });
     if (m_condstore && (askedModSeq || cmd.changedSince || flagsChanged))
-        items << "MODSEQ (" + QByteArray::number(meta.modSeq) + ")";
+        items << "MODSEQ (" + QByteArray::number(meta->modSeq) + ")";
     out = "* " + QByteArray::number(index + 1) + " FETCH (" + items.join(' ') + ")\r\n";
     return true;
 }

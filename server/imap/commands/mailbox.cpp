@@ -6,6 +6,28 @@
 
 namespace valv::imap {
 
+namespace {
+// Views of a folder shared by this worker thread's sessions that see it in the same
+// state (same UIDVALIDITY and HIGHESTMODSEQ, every change reported): QList is implicitly
+// shared, so a thousand idle sessions on one INBOX hold one copy of its message list,
+// and a session that changes its view (a STORE, a FETCH setting \Seen) detaches its own.
+thread_local QHash<QString, QList<store::MessageMeta>> t_views;
+
+QString viewKey(const QString &userId, const store::Folder &f, uint64_t modseq)
+{
+    return userId + u'/' + QString::number(f.id) + u'/' + QString::number(f.uidValidity) + u'/'
+        + QString::number(modseq);
+}
+
+void shareView(const QString &key, const QList<store::MessageMeta> &view)
+{
+    // Views no session holds any more go (the table's copy is then the only one).
+    t_views.removeIf([](const auto &it) { return it.value().isEmpty() || it.value().isDetached(); });
+    if (!view.isEmpty())
+        t_views.insert(key, view);
+}
+} // namespace
+
 void ImapSession::cmdSelect(const Command &cmd)
 {
     const bool examine = cmd.name == CommandName::Examine;
@@ -22,11 +44,18 @@ void ImapSession::cmdSelect(const Command &cmd)
     if (!f)
         return f.error().code == int(store::MailError::NoSuchFolder) ? no(cmd.tag, "[NONEXISTENT] No such mailbox")
                                                                       : serverBug(cmd.tag, f.error().message);
-    auto msgs = m_mail->messages(f->id);
-    if (!msgs)
-        return serverBug(cmd.tag, msgs.error().message);
+    // Another session here may hold this folder in this very state: share its view.
+    const QString key = viewKey(m_user.id, *f, f->highestModSeq);
+    if (auto it = t_views.constFind(key); it != t_views.constEnd()) {
+        m_messages = *it;
+    } else {
+        auto msgs = m_mail->messages(f->id);
+        if (!msgs)
+            return serverBug(cmd.tag, msgs.error().message);
+        m_messages = *msgs;
+        shareView(key, m_messages);
+    }
     m_folder = *f;
-    m_messages = *msgs;
     m_syncedModSeq = m_expungesSyncedModSeq = f->highestModSeq;
     m_readOnly = examine;
     m_folderDirty = false;
@@ -38,7 +67,7 @@ void ImapSession::cmdSelect(const Command &cmd)
     if (!m_rev2)
         untagged("0 RECENT");
     for (qsizetype i = 0; i < m_messages.size() && !m_rev2; ++i) {
-        const auto &fl = m_messages[i].flags;
+        const auto &fl = std::as_const(m_messages)[i].flags;
         if (std::none_of(fl.begin(), fl.end(), [](const QByteArray &x) { return x.compare("\\Seen", Qt::CaseInsensitive) == 0; })) {
             untagged("OK [UNSEEN " + QByteArray::number(i + 1) + "] First unseen message");
             break;
@@ -85,7 +114,7 @@ void ImapSession::cmdExpunge(const Command &cmd)
             return bad(cmd.tag, "Invalid UID set");
         only.emplace();
         for (int i : *indexes)
-            only->append(m_messages[i].uid);
+            only->append(std::as_const(m_messages)[i].uid);
     }
     auto gone = m_mail->expungeDeleted(m_folder.id, only);
     if (!gone)
@@ -127,18 +156,19 @@ void ImapSession::syncSelected(bool allowExpunge)
     }
     m_syncedModSeq = changes->highestModSeq;
     const QList<store::MessageMeta> &fresh = changes->changed;
+    const QList<store::MessageMeta> &view = m_messages; // reads must not detach a shared view
     // Flag changes of messages we know; then new arrivals.
     qsizetype j = 0;
-    for (qsizetype i = 0; i < m_messages.size(); ++i) {
-        while (j < fresh.size() && fresh[j].uid < m_messages[i].uid)
+    for (qsizetype i = 0; i < view.size(); ++i) {
+        while (j < fresh.size() && fresh[j].uid < view[i].uid)
             ++j;
-        if (j < fresh.size() && fresh[j].uid == m_messages[i].uid && fresh[j].modSeq != m_messages[i].modSeq) {
+        if (j < fresh.size() && fresh[j].uid == view[i].uid && fresh[j].modSeq != view[i].modSeq) {
             m_messages[i] = fresh[j];
             untagged(QByteArray::number(i + 1) + " FETCH (UID " + QByteArray::number(fresh[j].uid) + ' '
                      + flagsItem(fresh[j]) + ")");
         }
     }
-    const uint32_t last = m_messages.isEmpty() ? 0 : m_messages.last().uid;
+    const uint32_t last = view.isEmpty() ? 0 : view.last().uid;
     const qsizetype before = m_messages.size();
     for (const store::MessageMeta &m : fresh) {
         if (m.uid > last)
@@ -146,6 +176,15 @@ void ImapSession::syncSelected(bool allowExpunge)
     }
     if (m_messages.size() != before)
         untagged(QByteArray::number(m_messages.size()) + " EXISTS");
+    // Everything up to the folder's modseq is reported: the view is the folder's state
+    // there, the same as any other session's that got that far.
+    if (m_expungesSyncedModSeq == m_syncedModSeq) {
+        const QString key = viewKey(m_user.id, m_folder, m_syncedModSeq);
+        if (auto it = t_views.constFind(key); it != t_views.constEnd())
+            m_messages = *it;
+        else
+            shareView(key, m_messages);
+    }
 }
 
 } // namespace valv::imap

@@ -266,7 +266,7 @@ void ImapSession::saveSearchResult(const QList<int> &indexes)
     QList<uint32_t> uids;
     uids.reserve(indexes.size());
     for (int i : indexes)
-        uids.append(m_messages[i].uid);
+        uids.append(std::as_const(m_messages)[i].uid);
     std::sort(uids.begin(), uids.end());
     uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
     m_savedUids = uids;
@@ -297,7 +297,7 @@ void ImapSession::finishSearch(const Command &cmd, const SearchDone &done)
     QList<uint32_t> numbers;
     numbers.reserve(found->size());
     for (int i : *found)
-        numbers.append(cmd.uid ? m_messages[i].uid : uint32_t(i + 1));
+        numbers.append(cmd.uid ? std::as_const(m_messages)[i].uid : uint32_t(i + 1));
 
     if (!cmd.esearch) {
         QByteArray line = "SEARCH";
@@ -332,9 +332,9 @@ void ImapSession::finishSearch(const Command &cmd, const SearchDone &done)
             if (!(ret & (int(SearchReturn::All) | int(SearchReturn::Count))) && !found->isEmpty()) {
                 v = 0;
                 if (ret & int(SearchReturn::Min))
-                    v = std::max(v, m_messages[found->first()].modSeq);
+                    v = std::max(v, std::as_const(m_messages)[found->first()].modSeq);
                 if (ret & int(SearchReturn::Max))
-                    v = std::max(v, m_messages[found->last()].modSeq);
+                    v = std::max(v, std::as_const(m_messages)[found->last()].modSeq);
             }
             ms = v;
         }
