@@ -2,6 +2,7 @@
 #include "delivery/prepare.h"
 
 #include "core/pool.h"
+#include "crlfsize.h"
 #include "mime/messageindex.h"
 #include "mime/searchtext.h"
 
@@ -47,6 +48,7 @@ store::NewMessage prepareMessage(const QByteArray &raw, const QList<QByteArray> 
     m.bodyStructure = index.bodyStructure;
     m.body = index.body;
     m.headerLength = index.headerLength;
+    m.crlfSize = crlfSize(raw);
     return m; // no SearchDocument: indexed in a batch later (indexWaiting)
 }
 

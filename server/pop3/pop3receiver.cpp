@@ -3,6 +3,8 @@
 // (CAPA), RFC 5034 §4 (AUTH), RFC 2595 §4 (STLS), RFC 6856 §2 (UTF8).
 #include "pop3/pop3receiver.h"
 
+#include "crlfsize.h"
+
 #include <cstring>
 
 namespace valv::pop3 {
@@ -279,24 +281,6 @@ QByteArray stuffMessage(QByteArray raw, qint64 maxBodyLines)
     return out;
 }
 
-qint64 wireSize(const QByteArray &raw)
-{
-    const char *p = raw.constData();
-    const qsizetype n = raw.size();
-    qint64 size = n;
-    qsizetype i = 0;
-    while (i < n) {
-        const char *nl = static_cast<const char *>(memchr(p + i, '\n', size_t(n - i)));
-        if (!nl) {
-            // A last line without LF gets CRLF; a CR it ends with is part of that CRLF.
-            size += p[n - 1] == '\r' ? 1 : 2;
-            break;
-        }
-        if (nl == p + i || nl[-1] != '\r')
-            ++size; // bare LF: sent as CRLF
-        i = nl - p + 1;
-    }
-    return size;
-}
+qint64 wireSize(const QByteArray &raw) { return crlfSize(raw); }
 
 } // namespace valv::pop3

@@ -21,10 +21,9 @@
 // - The maildrop is the INBOX as it was at login: a snapshot of (UID, size, UIDL).
 //   Message numbers never shift during the session. Sizes are the octets RETR sends
 //   (RFC 1939 §5), which differ from the stored size for a message with bare LFs or
-//   without a final CRLF; the store cannot tell which without reading, so each INBOX
-//   message is read once to measure it and the result is kept per user in memory
-//   (WireSizeCache): the first login after valvd starts reads the whole INBOX, later
-//   ones only what arrived since. Mail delivered later waits for the
+//   without a final CRLF. The store keeps that size with every message (crlfsize.h);
+//   only messages stored before it did are read once to measure them, and the result
+//   is kept per user in memory (WireSizeCache). Mail delivered later waits for the
 //   next session; a message expunged meanwhile by IMAP answers -ERR to RETR/TOP and is
 //   skipped at QUIT, which still commits the rest.
 // - UIDL is the message's RFC 8474 EMAILID: the store keeps it for the life of the

@@ -83,6 +83,9 @@ QList<QByteArray> MailStore::migrations()
         " tokenize=valvtrigram);"
         "DELETE FROM textindex_pending;"
         "INSERT INTO textindex_pending(blob_id, token) SELECT id, random() FROM blobs;",
+        // 9: the message's size with CRLF line ends (crlfsize.h), for POP3 sizes; NULL for
+        // messages stored before (POP3 reads those once).
+        "ALTER TABLE messages ADD COLUMN crlf_size INTEGER;",
     };
 }
 
@@ -248,7 +251,7 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
 
         Statement ins = m_db->prepare(
             "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure,"
-            " body, email_id, header_len) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            " body, email_id, header_len, crlf_size) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         const QDateTime date = m->internalDate.isValid() ? m->internalDate : QDateTime::currentDateTimeUtc();
         ins.bindInt(1, folderId).bindInt(2, uid).bindInt(3, modseq).bindInt(4, date.toSecsSinceEpoch());
         ins.bindInt(5, m->raw.size()).bindText(6, formatFlags(m->flags)).bindInt(7, blobId);
@@ -257,6 +260,10 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
             ins.bindInt(12, m->headerLength);
         else
             ins.bindNull(12);
+        if (m->crlfSize >= 0)
+            ins.bindInt(13, m->crlfSize);
+        else
+            ins.bindNull(13);
         if (auto r = ins.exec(); !r)
             return dbError(r.error());
         results.append(AppendResult{uidValidity, uid++});
@@ -274,7 +281,7 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
 Result<QList<MessageMeta>> MailStore::messages(qint64 folderId)
 {
     Statement st = m_db->prepare(
-        "SELECT uid, modseq, size, internaldate, flags, email_id FROM messages WHERE folder_id = ? ORDER BY uid");
+        "SELECT uid, modseq, size, internaldate, flags, email_id, crlf_size FROM messages WHERE folder_id = ? ORDER BY uid");
     st.bindInt(1, folderId);
     return readMetas(st);
 }
@@ -291,7 +298,7 @@ Result<MailStore::Changes> MailStore::changesSince(qint64 folderId, uint64_t mod
     f.reset();
     if (out.highestModSeq <= modseq)
         return out;
-    Statement st = m_db->prepare("SELECT uid, modseq, size, internaldate, flags, email_id FROM messages"
+    Statement st = m_db->prepare("SELECT uid, modseq, size, internaldate, flags, email_id, crlf_size FROM messages"
                                  " WHERE folder_id = ? AND modseq > ? ORDER BY uid");
     st.bindInt(1, folderId).bindInt(2, qint64(modseq));
     auto changed = readMetas(st);
@@ -312,6 +319,7 @@ Result<QList<MessageMeta>> MailStore::readMetas(Statement &st)
         m.internalDate = QDateTime::fromSecsSinceEpoch(st.integer(3), Qt::UTC);
         m.flags = internedFlags(st.text(4));
         m.emailId = st.text(5);
+        m.crlfSize = st.isNull(6) ? -1 : st.integer(6);
         out.append(m);
     }
     if (st.failed())
@@ -737,8 +745,8 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
     for (uint32_t uid : uids) {
         Statement cp = m_db->prepare(
             "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure, body,"
-            " email_id, header_len) SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope, bodystructure, body,"
-            " email_id, header_len"
+            " email_id, header_len, crlf_size) SELECT ?, ?, ?, internaldate, size, flags, blob_id, envelope,"
+            " bodystructure, body, email_id, header_len, crlf_size"
             " FROM messages WHERE folder_id = ? AND uid = ?");
         cp.bindInt(1, toId).bindInt(2, next).bindInt(3, modseq).bindInt(4, fromFolderId).bindInt(5, uid);
         if (auto r = cp.exec(); !r)

@@ -48,6 +48,7 @@ struct NewMessage {
     QByteArray bodyStructure; // serialized extensible BODYSTRUCTURE
     QByteArray body;          // serialized non-extensible BODY
     qint64 headerLength = -1; // bytes of the header section incl. its blank line; -1 = unknown
+    qint64 crlfSize = -1;     // size with CRLF line ends (crlfsize.h); -1 = unknown
     std::optional<SearchDocument> search; // none: indexed later (MailStore::indexPending)
 };
 
@@ -58,6 +59,7 @@ struct MessageMeta {
     QDateTime internalDate;
     QList<QByteArray> flags;
     QString emailId;      // RFC 8474 EMAILID: copies and moves keep it
+    qint64 crlfSize = -1; // size with CRLF line ends (POP3); -1: stored before it was kept
 };
 
 struct AppendResult {

@@ -241,9 +241,9 @@ bool Pop3Session::openMaildrop(QString *error)
         *error = QStringLiteral("INBOX messages: ") + messages.error().message;
         return false;
     }
-    // RFC 1939 §5: a size is what RETR will send. The stored size is that only for a
-    // message with CRLF line ends throughout, which the store cannot tell without
-    // reading it: every message not measured by an earlier login is read once here.
+    // RFC 1939 §5: a size is what RETR will send: the size with CRLF line ends, kept with
+    // every message stored since schema 9. Older messages not measured by an earlier
+    // login are read once here.
     const WireSizeCache::Sizes known = WireSizeCache::instance().take(m_user.id, inbox->uidValidity);
     WireSizeCache::Sizes sizes;
     sizes.reserve(messages->size());
@@ -252,7 +252,7 @@ bool Pop3Session::openMaildrop(QString *error)
     m_drop.reserve(messages->size());
     QSet<QByteArray> seen;
     for (const store::MessageMeta &m : *messages) {
-        qint64 size = known.value(m.uid, -1);
+        qint64 size = m.crlfSize >= 0 ? m.crlfSize : known.value(m.uid, -1);
         if (size < 0) {
             auto raw = m_mail->raw(inbox->id, m.uid);
             if (!raw) {

@@ -15,6 +15,7 @@ private slots:
     void init();
     void batchesStartAtTheThreshold();
     void documentMatchesWhatSearchReads();
+    void preparedMessageKnowsItsSizes();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -87,6 +88,17 @@ void TestSearchIndexing::documentMatchesWhatSearchReads()
     QCOMPARE(find(F::To, "test, bob"), one);                            // one To: field, as written
     QCOMPARE(find(F::Any, "content-type"), one);                        // TEXT covers header names
     QCOMPARE(find(F::Body, "content-type"), none);
+}
+
+void TestSearchIndexing::preparedMessageKnowsItsSizes()
+{
+    // Header length (through the blank line) and the size with CRLF line ends: two bare
+    // LFs and a last line without any line end add 1 + 1 + 2 octets.
+    const QByteArray raw = "Subject: x\r\n\r\nline one\nline two\r\nline three\nend";
+    const store::NewMessage m = delivery::prepareMessage(raw, {}, QDateTime::currentDateTimeUtc());
+    QCOMPARE(m.headerLength, qint64(QByteArray("Subject: x\r\n\r\n").size()));
+    QCOMPARE(m.crlfSize, qint64(raw.size() + 4));
+    QVERIFY(!m.search); // indexed later, in a batch
 }
 
 QTEST_GUILESS_MAIN(TestSearchIndexing)

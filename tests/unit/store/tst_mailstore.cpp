@@ -320,6 +320,19 @@ void TestMailStore::headerOnly()
     QCOMPARE(*m_store->header(m_store->folder("Archive")->id, copy->uids.first().second),
              QByteArray("Subject: test\r\n\r\n"));
     QCOMPARE(m_store->header(inbox.id, 99).error().code, int(MailError::NoSuchMessage));
+
+    // The CRLF size travels the same way (POP3 sizes); unknown stays unknown.
+    NewMessage lf = message("bare\nlines\n");
+    lf.crlfSize = 37;
+    QVERIFY(m_store->append("INBOX", lf).ok());
+    auto metas = *m_store->messages(inbox.id);
+    QCOMPARE(metas.size(), 3);
+    QCOMPARE(metas[0].crlfSize, -1);
+    QCOMPARE(metas[2].crlfSize, 37);
+    auto moved = m_store->copyMessages(inbox.id, {3}, "Archive", true);
+    QVERIFY(moved.ok());
+    const auto archived = *m_store->messages(m_store->folder("Archive")->id);
+    QCOMPARE(archived.last().crlfSize, 37);
 }
 
 static NewMessage indexed(const QString &subject, const QString &body, const QStringList &to = {})
