@@ -114,6 +114,7 @@ private:
     void cmdIdle(const Command &cmd);
     void idleDone(const Command &cmd);
     void mailboxChanged(const QString &folder);
+    void mailboxRenamed(const QString &from, const QString &to);
     // commands/misc.cpp
     void cmdEnable(const Command &cmd);
     void cmdId(const Command &cmd);

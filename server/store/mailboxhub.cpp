@@ -9,10 +9,11 @@ MailboxHub &MailboxHub::instance()
     return hub;
 }
 
-void MailboxHub::subscribe(const QString &userId, QObject *listener, std::function<void(const QString &)> onChange)
+void MailboxHub::subscribe(const QString &userId, QObject *listener, std::function<void(const QString &)> onChange,
+                           RenameHandler onRename)
 {
     QMutexLocker lock(&m_mutex);
-    m_listeners.insert(userId, Listener{listener, std::move(onChange)});
+    m_listeners.insert(userId, Listener{listener, std::move(onChange), std::move(onRename)});
 }
 
 void MailboxHub::unsubscribe(QObject *listener)
@@ -34,6 +35,17 @@ void MailboxHub::notify(const QString &userId, const QString &folder, const QObj
             continue;
         auto onChange = it->onChange;
         QMetaObject::invokeMethod(it->object, [onChange, folder] { onChange(folder); }, Qt::QueuedConnection);
+    }
+}
+
+void MailboxHub::notifyRenamed(const QString &userId, const QString &from, const QString &to, const QObject *except)
+{
+    QMutexLocker lock(&m_mutex);
+    for (auto it = m_listeners.constFind(userId); it != m_listeners.cend() && it.key() == userId; ++it) {
+        if (it->object == except || !it->onRename)
+            continue;
+        auto onRename = it->onRename;
+        QMetaObject::invokeMethod(it->object, [onRename, from, to] { onRename(from, to); }, Qt::QueuedConnection);
     }
 }
 

@@ -23,15 +23,21 @@ class MailboxHub {
 public:
     static MailboxHub &instance();
 
-    void subscribe(const QString &userId, QObject *listener, std::function<void(const QString &folder)> onChange);
+    using RenameHandler = std::function<void(const QString &from, const QString &to)>;
+    void subscribe(const QString &userId, QObject *listener, std::function<void(const QString &folder)> onChange,
+                   RenameHandler onRename = {});
     void unsubscribe(QObject *listener);
     // `except`: the session that made the change already knows of it.
     void notify(const QString &userId, const QString &folder, const QObject *except = nullptr);
+    // Folder `from` (and every folder below it) is now called `to`: a session that has
+    // one of them selected keeps it under its new name, and hears of changes to it.
+    void notifyRenamed(const QString &userId, const QString &from, const QString &to, const QObject *except = nullptr);
 
 private:
     struct Listener {
         QObject *object;
         std::function<void(const QString &)> onChange;
+        RenameHandler onRename;
     };
     QMutex m_mutex;
     QMultiHash<QString, Listener> m_listeners;

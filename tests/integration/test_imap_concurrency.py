@@ -262,3 +262,25 @@ def test_fetch_and_store_of_message_expunged_by_another_session(valv):
     assert not vh.bad_log_lines(srv.log_text())
     a.close()
     b.close()
+
+
+def test_renamed_while_selected_elsewhere(valv):
+    """A renames the folder B has selected (and B is idling in): B keeps it under its new
+    name and still hears of changes to it, a parent's rename included."""
+    srv = valv.server()
+    a = login(srv)
+    ok(a, "C", "CREATE Work/Projects")
+    b = login(srv)
+    assert select(b, "Work/Projects") == 0
+    idle_start(b)
+    ok(a, "R", "RENAME Work/Projects Work/Old")
+    append(a, message(1, "renamed"), b"Work/Old")
+    read_until(b, lambda resp: resp == b"* 1 EXISTS\r\n")
+    ok(a, "P", "RENAME Work Archive-2026")
+    append(a, message(2, "renamed"), b"Archive-2026/Old")
+    read_until(b, lambda resp: resp == b"* 2 EXISTS\r\n")
+    untagged, tagged = idle_done(b)
+    assert vh.tagged_status(tagged) == "OK", tagged
+    assert uids(b) == [1, 2]
+    a.close()
+    b.close()

@@ -138,7 +138,9 @@ void ImapSession::loginFinished(const QByteArray &tag, const store::User &user, 
     if (error.isEmpty()) {
         m_user = user;
         m_state = State::Authenticated;
-        store::MailboxHub::instance().subscribe(m_user.id, this, [this](const QString &folder) { mailboxChanged(folder); });
+        store::MailboxHub::instance().subscribe(
+            m_user.id, this, [this](const QString &folder) { mailboxChanged(folder); },
+            [this](const QString &from, const QString &to) { mailboxRenamed(from, to); });
         qCInfo(lcImap).noquote() << log() << "login" << user.address;
         ok(tag, "[CAPABILITY " + capabilities() + "] Logged in");
         m_busy = false;

@@ -36,4 +36,12 @@ void ImapSession::mailboxChanged(const QString &folder)
     m_folderDirty = true;
 }
 
+void ImapSession::mailboxRenamed(const QString &from, const QString &to)
+{
+    // Another session renamed the selected folder or one above it: same folder (same id,
+    // UIDVALIDITY and messages), new name; changes to it are announced under that name.
+    if (m_state == State::Selected && (m_folder.name == from || m_folder.name.startsWith(from + u'/')))
+        m_folder.name = to + m_folder.name.mid(from.size());
+}
+
 } // namespace valv::imap

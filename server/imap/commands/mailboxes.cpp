@@ -22,6 +22,8 @@
 //   ENABLE UTF8=ACCEPT (RFC 6855 §3).
 #include "imap/imapsession.h"
 
+#include "store/mailboxhub.h"
+
 #include <QHash>
 #include <QSet>
 
@@ -246,8 +248,10 @@ void ImapSession::cmdRename(const Command &cmd)
         announceChange(from);
         if (m_state == State::Selected && m_folder.name == from)
             m_folderDirty = true; // the EXPUNGEs come before the tagged OK
-    } else if (m_state == State::Selected && (m_folder.name == from || isInside(m_folder.name, from))) {
-        m_folder.name = to + m_folder.name.mid(from.size()); // same folder, new name
+    } else {
+        if (m_state == State::Selected && (m_folder.name == from || isInside(m_folder.name, from)))
+            m_folder.name = to + m_folder.name.mid(from.size()); // same folder, new name
+        store::MailboxHub::instance().notifyRenamed(m_user.id, from, to, this);
     }
     ok(cmd.tag, "RENAME completed");
 }
