@@ -173,6 +173,19 @@ Result<User> ConfigStore::user(const QString &address)
     return readUser(st);
 }
 
+Result<User> ConfigStore::authenticate(const QString &address, const QByteArray &password)
+{
+    auto found = user(address);
+    static const QByteArray dummy = *hashPassword("valv-timing-equaliser");
+    const bool good = found ? verifyPassword(found->passwordHash, password)
+                            : (void(verifyPassword(dummy, password)), false);
+    if (!good)
+        return makeError(int(ConfigError::BadCredentials), QStringLiteral("bad credentials"));
+    if (found->disabled)
+        return makeError(int(ConfigError::Disabled), QStringLiteral("disabled"));
+    return found;
+}
+
 Result<User> ConfigStore::userById(const QString &id)
 {
     QMutexLocker lock(&m_mutex);

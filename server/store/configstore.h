@@ -22,7 +22,8 @@
 
 namespace valv::store {
 
-enum class ConfigError { Db = 1, NoSuchDomain, NoSuchUser, NoSuchAlias, Exists, Invalid, NotLocal, Crypto, Loop };
+enum class ConfigError { Db = 1, NoSuchDomain, NoSuchUser, NoSuchAlias, Exists, Invalid, NotLocal, Crypto, Loop,
+                         BadCredentials, Disabled };
 
 struct User {
     QString id;          // stable, names the mailbox file mail/<id>.db
@@ -59,6 +60,11 @@ public:
     // MailStore's job (first open).
     [[nodiscard]] Result<User> addUser(const QString &address, const QByteArray &passwordHash);
     [[nodiscard]] Result<User> user(const QString &address);
+    // A login, for every protocol: argon2id, so it blocks; call it on the thread pool.
+    // An unknown address costs one verification too, so the time an answer takes does not
+    // tell unknown users from wrong passwords. BadCredentials (unknown user, wrong
+    // password) or Disabled (right password, disabled account).
+    [[nodiscard]] Result<User> authenticate(const QString &address, const QByteArray &password);
     [[nodiscard]] Result<User> userById(const QString &id);
     [[nodiscard]] Result<QList<User>> users();
     [[nodiscard]] Result<void> setPassword(const QString &address, const QByteArray &passwordHash);

@@ -106,19 +106,9 @@ void ImapSession::checkPassword(const QByteArray &tag, const QString &user, cons
     beginAsync();
     const core::ServerContext *ctx = &m_ctx;
     core::runPooled([this, ctx, tag, user, password] {
-        store::User u;
-        QString error;
-        auto found = ctx->config->user(user);
-        // A dummy verify for unknown users keeps the timing the same as a wrong password.
-        static const QByteArray dummy = *store::hashPassword("valv-timing-equaliser");
-        const bool good = found ? store::verifyPassword(found->passwordHash, password)
-                                : (void(store::verifyPassword(dummy, password)), false);
-        if (good && found->disabled)
-            error = QStringLiteral("disabled");
-        else if (!good)
-            error = QStringLiteral("bad credentials");
-        else
-            u = *found;
+        auto login = ctx->config->authenticate(user, password);
+        const store::User u = login ? *login : store::User();
+        const QString error = login ? QString() : login.error().message;
         // The session stays alive until endAsync() (see Session::beginAsync).
         QMetaObject::invokeMethod(this, [this, tag, u, error]() { loginFinished(tag, u, error); },
                                   Qt::QueuedConnection);

@@ -148,19 +148,9 @@ void Pop3Session::checkPassword(const QString &user, const QByteArray &password)
     const core::ServerContext *ctx = &m_ctx;
     // The pool only verifies the password; the store is opened back on this thread.
     core::runPooled([this, ctx, user, password] {
-        store::User u;
-        QString error;
-        auto found = ctx->config->user(user);
-        // A dummy verify for unknown users keeps the timing the same as a wrong password.
-        static const QByteArray dummy = *store::hashPassword("valv-timing-equaliser");
-        const bool good = found ? store::verifyPassword(found->passwordHash, password)
-                                : (void(store::verifyPassword(dummy, password)), false);
-        if (good && found->disabled)
-            error = QStringLiteral("disabled");
-        else if (!good)
-            error = QStringLiteral("bad credentials");
-        else
-            u = *found;
+        auto login = ctx->config->authenticate(user, password);
+        const store::User u = login ? *login : store::User();
+        const QString error = login ? QString() : login.error().message;
         // The session stays alive until endAsync() (see Session::beginAsync).
         QMetaObject::invokeMethod(this, [this, u, error] { loginFinished(u, error); }, Qt::QueuedConnection);
     });

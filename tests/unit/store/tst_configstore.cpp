@@ -23,6 +23,7 @@ private slots:
     void wrongMasterKey();
     void migratesOlderSchema();
     void auditLog();
+    void authenticate();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -190,6 +191,19 @@ void TestConfigStore::auditLog()
     QCOMPARE(log->size(), 2);
     QCOMPARE(log->first().action, QString("user del")); // newest first
     QCOMPARE(log->first().actor, QString("tester"));
+}
+
+void TestConfigStore::authenticate()
+{
+    QVERIFY(m_store->addUser("login@example.test", *hashPassword("right horse battery")).ok());
+    auto good = m_store->authenticate("login@example.test", "right horse battery");
+    QVERIFY(good.ok());
+    QCOMPARE(good->address, QStringLiteral("login@example.test"));
+    auto wrong = m_store->authenticate("login@example.test", "wrong horse battery");
+    QCOMPARE(wrong.error().code, int(ConfigError::BadCredentials));
+    auto unknown = m_store->authenticate("nobody@example.test", "right horse battery");
+    QCOMPARE(unknown.error().code, int(ConfigError::BadCredentials)); // the same answer
+    QCOMPARE(unknown.error().message, wrong.error().message);
 }
 
 QTEST_GUILESS_MAIN(TestConfigStore)
