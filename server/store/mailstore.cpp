@@ -215,6 +215,22 @@ Result<Folder> MailStore::folder(const QString &name, Counts counts)
     return found->first();
 }
 
+Result<Folder> MailStore::appendTarget(const QString &name)
+{
+    Statement f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
+    f.bindText(1, name);
+    if (!f.next())
+        return f.failed() ? dbError(f.error())
+                          : makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(name));
+    Folder out;
+    out.id = f.integer(0);
+    out.name = name;
+    out.uidValidity = uint32_t(f.integer(1));
+    out.uidNext = uint32_t(f.integer(2));
+    out.highestModSeq = uint64_t(f.integer(3));
+    return out;
+}
+
 Result<AppendResult> MailStore::append(const QString &folderName, const NewMessage &m)
 {
     auto r = appendMany(folderName, {&m});
@@ -228,16 +244,13 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
-    Statement f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
-    f.bindText(1, folderName);
-    if (!f.next())
-        return f.failed() ? dbError(f.error())
-                          : makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(folderName));
-    const qint64 folderId = f.integer(0);
-    const auto uidValidity = uint32_t(f.integer(1));
-    auto uid = uint32_t(f.integer(2));
-    const qint64 modseq = f.integer(3) + 1;
-    f.reset();
+    const auto target = appendTarget(folderName);
+    if (!target)
+        return target.error();
+    const qint64 folderId = target->id;
+    const uint32_t uidValidity = target->uidValidity;
+    auto uid = target->uidNext;
+    const qint64 modseq = qint64(target->highestModSeq) + 1;
 
     QList<AppendResult> results;
     for (const NewMessage *m : batch) {
@@ -723,16 +736,13 @@ Result<MailStore::CopyResult> MailStore::copyMessages(qint64 fromFolderId, const
     Transaction tx(*m_db);
     if (!tx.begun())
         return dbError(m_db->lastError());
-    Statement f = m_db->prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?");
-    f.bindText(1, toFolder);
-    if (!f.next())
-        return f.failed() ? dbError(f.error())
-                          : makeError(int(MailError::NoSuchFolder), QStringLiteral("no folder named %1").arg(toFolder));
-    const qint64 toId = f.integer(0);
-    CopyResult result{uint32_t(f.integer(1)), {}};
-    uint32_t next = uint32_t(f.integer(2));
-    const qint64 modseq = f.integer(3) + 1;
-    f.reset();
+    const auto target = appendTarget(toFolder);
+    if (!target)
+        return target.error();
+    const qint64 toId = target->id;
+    CopyResult result{target->uidValidity, {}};
+    uint32_t next = target->uidNext;
+    const qint64 modseq = qint64(target->highestModSeq) + 1;
     if (toId == fromFolderId && move)
         return makeError(int(MailError::Invalid), QStringLiteral("cannot move messages into their own folder"));
     std::optional<uint64_t> sourceModSeq;

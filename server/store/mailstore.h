@@ -182,6 +182,8 @@ public:
 private:
     MailStore() = default;
     [[nodiscard]] Result<void> dropBlobsIfUnused(const QList<qint64> &blobIds);
+    // Inside a transaction: the counters of the folder messages are about to go into.
+    [[nodiscard]] Result<Folder> appendTarget(const QString &name);
     [[nodiscard]] Result<QList<MessageMeta>> readMetas(Statement &st);
     [[nodiscard]] Result<QList<Folder>> readFolders(Statement &st, bool withCounts);
     [[nodiscard]] Result<void> indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc);
