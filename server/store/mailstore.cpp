@@ -86,6 +86,14 @@ QList<QByteArray> MailStore::migrations()
         // 9: the message's size with CRLF line ends (crlfsize.h), for POP3 sizes; NULL for
         // messages stored before (POP3 reads those once).
         "ALTER TABLE messages ADD COLUMN crlf_size INTEGER;",
+        // 10: header fields in an index of their own. FTS3 keeps one doclist per term over
+        // all of a table's columns, so a FROM or SUBJECT search read the bodies' postings
+        // too. Everything is indexed again.
+        "DROP TABLE textindex;"
+        "CREATE VIRTUAL TABLE textindex USING fts3(body, tokenize=valvtrigram);"
+        "CREATE VIRTUAL TABLE headerindex USING fts3(headers, hfrom, hto, hcc, hbcc, subject, tokenize=valvtrigram);"
+        "DELETE FROM textindex_pending;"
+        "INSERT INTO textindex_pending(blob_id, token) SELECT id, random() FROM blobs;",
     };
 }
 
@@ -381,13 +389,17 @@ Result<void> MailStore::indexDocument(qint64 blobId, const std::optional<SearchD
     }
     using searchindex::fold;
     using searchindex::FoldFor;
-    Statement st = m_db->prepare(
-        "INSERT INTO textindex(docid, headers, hfrom, hto, hcc, hbcc, subject, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-    st.bindInt(1, blobId);
+    Statement headers = m_db->prepare(
+        "INSERT INTO headerindex(docid, headers, hfrom, hto, hcc, hbcc, subject) VALUES(?, ?, ?, ?, ?, ?, ?)");
+    headers.bindInt(1, blobId);
     int column = 2;
-    for (const QString *text : {&doc->headers, &doc->from, &doc->to, &doc->cc, &doc->bcc, &doc->subject, &doc->body})
-        st.bindText(column++, fold(*text, FoldFor::Document));
-    if (auto r = st.exec(); !r)
+    for (const QString *text : {&doc->headers, &doc->from, &doc->to, &doc->cc, &doc->bcc, &doc->subject})
+        headers.bindText(column++, fold(*text, FoldFor::Document));
+    if (auto r = headers.exec(); !r)
+        return dbError(r.error());
+    Statement body = m_db->prepare("INSERT INTO textindex(docid, body) VALUES(?, ?)");
+    body.bindInt(1, blobId).bindText(2, fold(doc->body, FoldFor::Document));
+    if (auto r = body.exec(); !r)
         return dbError(r.error());
     return {};
 }
@@ -449,20 +461,26 @@ Result<QList<uint32_t>> MailStore::textSearch(qint64 folderId, TextField field, 
 {
     if (!searchindex::indexable(needle))
         return makeError(int(MailError::Invalid), QStringLiteral("search text shorter than three characters"));
-    QByteArray column;
+    // The index's matches drive the query (CROSS JOIN keeps them the outer loop): each
+    // MATCH runs once and only matching messages are looked up, through messages_blob.
+    // Filtering the folder's messages by "blob_id IN (...)" instead read every row of
+    // the folder (~75 ms on 50,000 messages even for a needle found nowhere).
+    QByteArray matches;
     switch (field) {
-    case TextField::Any: column = "textindex"; break;
-    case TextField::Body: column = "body"; break;
-    case TextField::From: column = "hfrom"; break;
-    case TextField::To: column = "hto"; break;
-    case TextField::Cc: column = "hcc"; break;
-    case TextField::Bcc: column = "hbcc"; break;
-    case TextField::Subject: column = "subject"; break;
+    case TextField::Any:
+        matches = "SELECT docid FROM headerindex WHERE headerindex MATCH ?1"
+                  " UNION SELECT docid FROM textindex WHERE body MATCH ?1";
+        break;
+    case TextField::Body: matches = "SELECT docid FROM textindex WHERE body MATCH ?1"; break;
+    case TextField::From: matches = "SELECT docid FROM headerindex WHERE hfrom MATCH ?1"; break;
+    case TextField::To: matches = "SELECT docid FROM headerindex WHERE hto MATCH ?1"; break;
+    case TextField::Cc: matches = "SELECT docid FROM headerindex WHERE hcc MATCH ?1"; break;
+    case TextField::Bcc: matches = "SELECT docid FROM headerindex WHERE hbcc MATCH ?1"; break;
+    case TextField::Subject: matches = "SELECT docid FROM headerindex WHERE subject MATCH ?1"; break;
     }
-    // The MATCH runs once, as a subquery; a join would let the planner run it per message.
-    Statement st = m_db->prepare("SELECT uid FROM messages WHERE folder_id = ? AND blob_id IN (SELECT docid FROM textindex"
-                                 " WHERE " + column + " MATCH ?) ORDER BY uid");
-    st.bindInt(1, folderId).bindText(2, searchindex::phrase(needle));
+    Statement st = m_db->prepare("SELECT m.uid FROM (" + matches + ") AS t CROSS JOIN messages m ON m.blob_id = t.docid"
+                                 " WHERE m.folder_id = ?2 ORDER BY m.uid");
+    st.bindText(1, searchindex::phrase(needle)).bindInt(2, folderId);
     QList<uint32_t> uids;
     while (st.next())
         uids.append(uint32_t(st.integer(0)));
@@ -559,7 +577,8 @@ Result<void> MailStore::dropBlobsIfUnused(const QList<qint64> &blobIds)
             return dbError(r.error());
         if (m_db->changes() == 0)
             continue;
-        for (const char *sql : {"DELETE FROM textindex WHERE docid = ?", "DELETE FROM textindex_pending WHERE blob_id = ?"}) {
+        for (const char *sql : {"DELETE FROM textindex WHERE docid = ?", "DELETE FROM headerindex WHERE docid = ?",
+                                "DELETE FROM textindex_pending WHERE blob_id = ?"}) {
             Statement st = m_db->prepare(sql);
             st.bindInt(1, blobId);
             if (auto r = st.exec(); !r)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// The full-text index behind IMAP SEARCH TEXT/BODY/FROM/TO/CC/BCC/SUBJECT: an FTS3 table
-// in each mailbox file whose tokens are character trigrams.
+// The full-text index behind IMAP SEARCH TEXT/BODY/FROM/TO/CC/BCC/SUBJECT: two FTS3 tables
+// in each mailbox file (header fields; body text) whose tokens are character trigrams.
 //
 // Implementation notes
 // - IMAP SEARCH matches case-insensitive *substrings* (RFC 9051 §6.4.4), which word
