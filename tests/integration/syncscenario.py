@@ -20,6 +20,7 @@ Implementation notes
 - Expected values come from the bytes the test sent, never from the server.
 """
 
+import abc
 import pathlib
 import re
 import subprocess
@@ -30,7 +31,7 @@ from conftest import ALICE, ALICE_PW
 N = 1000
 
 
-class SyncClient:
+class SyncClient(abc.ABC):
     """One Maildir sync client set up for ALICE's account on one server."""
 
     name = ""          # for messages, the config file's name and the final line
@@ -49,21 +50,21 @@ class SyncClient:
         self.runs.append(out)
         return r.returncode, out
 
+    @abc.abstractmethod
     def sync(self) -> str:
         """One full sync; asserts it succeeded; returns its output."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sync_reporting_actions(self) -> str:
         """A sync whose output shows what it did, for check_noop_output."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def check_noop_output(self, out: str):
         """Asserts that a sync's output shows it changed nothing."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def undo(self, data: bytes) -> bytes:
         """A Maildir file's bytes -> the message as the server holds it."""
-        raise NotImplementedError
 
     def strip_folder_tag(self, base: str) -> str:
         """A file name (without ":2,") without what ties it to its folder's UIDs."""
