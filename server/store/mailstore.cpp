@@ -267,8 +267,11 @@ Result<QList<AppendResult>> MailStore::appendMany(const QString &folderName, con
         if (auto r = b.exec(); !r)
             return dbError(r.error());
         const qint64 blobId = m_db->lastInsertId();
-        if (auto r = indexDocument(blobId, m->search); !r)
-            return r.error();
+        // Indexed for search later, in a batch (indexPending; delivery/prepare.h).
+        Statement pending = m_db->prepare("INSERT OR REPLACE INTO textindex_pending(blob_id, token) VALUES(?, random())");
+        pending.bindInt(1, blobId);
+        if (auto r = pending.exec(); !r)
+            return dbError(r.error());
 
         Statement ins = m_db->prepare(
             "INSERT INTO messages(folder_id, uid, modseq, internaldate, size, flags, blob_id, envelope, bodystructure,"
@@ -378,27 +381,20 @@ Result<QByteArray> MailStore::header(qint64 folderId, uint32_t uid)
     return bytes;
 }
 
-Result<void> MailStore::indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc)
+Result<void> MailStore::indexDocument(qint64 blobId, const SearchDocument &doc)
 {
-    if (!doc) {
-        Statement st = m_db->prepare("INSERT OR REPLACE INTO textindex_pending(blob_id, token) VALUES(?, random())");
-        st.bindInt(1, blobId);
-        if (auto r = st.exec(); !r)
-            return dbError(r.error());
-        return {};
-    }
     using searchindex::fold;
     using searchindex::FoldFor;
     Statement headers = m_db->prepare(
         "INSERT INTO headerindex(docid, headers, hfrom, hto, hcc, hbcc, subject) VALUES(?, ?, ?, ?, ?, ?, ?)");
     headers.bindInt(1, blobId);
     int column = 2;
-    for (const QString *text : {&doc->headers, &doc->from, &doc->to, &doc->cc, &doc->bcc, &doc->subject})
+    for (const QString *text : {&doc.headers, &doc.from, &doc.to, &doc.cc, &doc.bcc, &doc.subject})
         headers.bindText(column++, fold(*text, FoldFor::Document));
     if (auto r = headers.exec(); !r)
         return dbError(r.error());
     Statement body = m_db->prepare("INSERT INTO textindex(docid, body) VALUES(?, ?)");
-    body.bindInt(1, blobId).bindText(2, fold(doc->body, FoldFor::Document));
+    body.bindInt(1, blobId).bindText(2, fold(doc.body, FoldFor::Document));
     if (auto r = body.exec(); !r)
         return dbError(r.error());
     return {};

@@ -49,7 +49,6 @@ struct NewMessage {
     QByteArray body;          // serialized non-extensible BODY
     qint64 headerLength = -1; // bytes of the header section incl. its blank line; -1 = unknown
     qint64 crlfSize = -1;     // size with CRLF line ends (crlfsize.h); -1 = unknown
-    std::optional<SearchDocument> search; // none: indexed later (MailStore::indexPending)
 };
 
 struct MessageMeta {
@@ -147,8 +146,8 @@ public:
     // Full-text search (store/searchindex.h). textSearch: the UIDs in the folder whose
     // field contains `needle` case-insensitively, ascending; exact, but only for needles
     // of three or more characters (searchindex::indexable), Invalid otherwise.
-    // indexPending indexes up to maxMessages messages stored without a SearchDocument
-    // (older versions, or a caller that had none) and returns how many still wait;
+    // Every appended message waits to be indexed (in batches, off the append's path);
+    // indexPending indexes up to maxMessages of them and returns how many still wait;
     // textSearch answers for indexed messages only, so search after it returns 0.
     using DocumentMaker = std::function<SearchDocument(const QByteArray &raw)>;
     [[nodiscard]] Result<int> indexPending(const DocumentMaker &make, int maxMessages);
@@ -186,7 +185,7 @@ private:
     [[nodiscard]] Result<Folder> appendTarget(const QString &name);
     [[nodiscard]] Result<QList<MessageMeta>> readMetas(Statement &st);
     [[nodiscard]] Result<QList<Folder>> readFolders(Statement &st, bool withCounts);
-    [[nodiscard]] Result<void> indexDocument(qint64 blobId, const std::optional<SearchDocument> &doc);
+    [[nodiscard]] Result<void> indexDocument(qint64 blobId, const SearchDocument &doc);
     // Inside a transaction: the folder's next modseq.
     [[nodiscard]] Result<uint64_t> bumpModSeq(qint64 folderId);
     [[nodiscard]] Result<void> recordExpunge(qint64 folderId, uint32_t uid, uint64_t modseq);

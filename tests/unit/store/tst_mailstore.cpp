@@ -34,6 +34,7 @@ private slots:
 
 private:
     QString path() const { return QDir(m_dir->path()).filePath("mbox.db"); }
+    bool appendIndexed(const QString &subject, const QString &body, const QStringList &to = {});
     std::unique_ptr<QTemporaryDir> m_dir;
     QByteArray m_key = QByteArray(32, 'm');
     std::unique_ptr<MailStore> m_store;
@@ -335,9 +336,11 @@ void TestMailStore::headerOnly()
     QCOMPARE(archived.last().crlfSize, 37);
 }
 
-static NewMessage indexed(const QString &subject, const QString &body, const QStringList &to = {})
+// Appends to INBOX and indexes the message at once with this document.
+bool TestMailStore::appendIndexed(const QString &subject, const QString &body, const QStringList &to)
 {
-    NewMessage m = message(body.toUtf8());
+    if (!m_store->append("INBOX", message(body.toUtf8())).ok())
+        return false;
     SearchDocument d;
     const QChar sep = kSearchValueSeparator;
     d.subject = subject + sep;
@@ -347,8 +350,8 @@ static NewMessage indexed(const QString &subject, const QString &body, const QSt
     for (const QString &t : to)
         d.headers += QStringLiteral("To") + sep + t + sep;
     d.body = body;
-    m.search = d;
-    return m;
+    auto left = m_store->indexPending([&d](const QByteArray &) { return d; }, 10);
+    return left.ok() && *left == 0;
 }
 
 void TestMailStore::textSearch_data()
@@ -385,10 +388,10 @@ void TestMailStore::textSearch()
     QFETCH(int, field);
     QFETCH(QString, needle);
     QFETCH(QList<uint32_t>, uids);
-    QVERIFY(m_store->append("INBOX", indexed("Invoice", "Please pay this invoice for March.",
-                                             {"alice@example.org", "bob@example.org"})).ok());
-    QVERIFY(m_store->append("INBOX", indexed("Agenda", QString::fromUtf8("Grüße aus Köln"))).ok());
-    QVERIFY(m_store->append("INBOX", indexed("Quotes", "they say \"hi*\" often")).ok());
+    QVERIFY(appendIndexed("Invoice", "Please pay this invoice for March.",
+                                             {"alice@example.org", "bob@example.org"}));
+    QVERIFY(appendIndexed("Agenda", QString::fromUtf8("Grüße aus Köln")));
+    QVERIFY(appendIndexed("Quotes", "they say \"hi*\" often"));
     const auto inbox = *m_store->folder("INBOX");
     auto r = m_store->textSearch(inbox.id, TextField(field), needle);
     QVERIFY2(r.ok(), r.ok() ? "" : qPrintable(r.error().message));
@@ -398,8 +401,8 @@ void TestMailStore::textSearch()
 void TestMailStore::textIndexFollowsMessages()
 {
     const auto inbox = *m_store->folder("INBOX");
-    QVERIFY(m_store->append("INBOX", indexed("one", "alpha bravo")).ok());
-    QVERIFY(m_store->append("INBOX", indexed("two", "charlie delta")).ok());
+    QVERIFY(appendIndexed("one", "alpha bravo"));
+    QVERIFY(appendIndexed("two", "charlie delta"));
     QCOMPARE(m_store->textSearch(inbox.id, TextField::Body, "al").error().code, int(MailError::Invalid));
 
     // Copies are found in their folder; the original in its own.
