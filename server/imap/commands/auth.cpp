@@ -107,6 +107,10 @@ void ImapSession::checkPassword(const QByteArray &tag, const QString &user, cons
     const core::ServerContext *ctx = &m_ctx;
     core::runPooled([this, ctx, tag, user, password] {
         auto login = ctx->config->authenticate(user, password);
+        // A mailbox file's first open after an upgrade migrates it: here, not on the
+        // session's event loop (which then opens a file already current).
+        if (login)
+            (void)ctx->mail->cached(login->id);
         const store::User u = login ? *login : store::User();
         const QString error = login ? QString() : login.error().message;
         // The session stays alive until endAsync() (see Session::beginAsync).

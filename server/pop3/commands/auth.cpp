@@ -149,6 +149,10 @@ void Pop3Session::checkPassword(const QString &user, const QByteArray &password)
     // The pool only verifies the password; the store is opened back on this thread.
     core::runPooled([this, ctx, user, password] {
         auto login = ctx->config->authenticate(user, password);
+        // A mailbox file's first open after an upgrade migrates it: here, not on the
+        // session's event loop (which then opens a file already current).
+        if (login)
+            (void)ctx->mail->cached(login->id);
         const store::User u = login ? *login : store::User();
         const QString error = login ? QString() : login.error().message;
         // The session stays alive until endAsync() (see Session::beginAsync).
