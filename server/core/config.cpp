@@ -58,6 +58,8 @@ const QList<OptionSpec> &Config::specs()
         {"imaps_port", "993", "IMAP over implicit TLS. 0 = let the OS choose."},
         {"pop3_port", "110", "POP3 port (STLS). 0 = let the OS choose."},
         {"pop3s_port", "995", "POP3 over implicit TLS. 0 = let the OS choose."},
+        {"submission_port", "587", "SMTP submission (RFC 6409, STARTTLS, AUTH required). 0 = let the OS choose."},
+        {"submissions_port", "465", "SMTP submission over implicit TLS (RFC 8314). 0 = let the OS choose."},
         {"tls_cert", "", "PEM certificate chain; default <datadir>/tls/cert.pem."},
         {"tls_key", "", "PEM private key; default <datadir>/tls/key.pem."},
         {"workers", "0", "Worker threads owning connections; 0 = one per CPU core."},
@@ -74,6 +76,20 @@ const QList<OptionSpec> &Config::specs()
         {"allow_plaintext_auth", "false", "Allow passwords without TLS (never on a public address).", true},
         {"pop3_deleted_to_trash", "true", "POP3 DELE moves messages to Trash at QUIT (false: expunge them).", true},
         {"pop3_login_delay", "0", "Minimum seconds between one user's POP3 logins (RFC 2449 LOGIN-DELAY); 0 = none."},
+        {"dns_resolver", "", "IPv4 address of the DNS server for MX, TXT and MTA-STS lookups (port 53); empty = the system's."},
+        {"remote_smtp_port", "25", "Port of other servers' MX hosts (25; another value only for tests)."},
+        {"remote_tls_ca_file", "", "Extra CA certificates (PEM) trusted when a remote server's certificate must be verified (MTA-STS, REQUIRETLS)."},
+        {"remote_concurrency", "4", "Connections open at once to one destination domain."},
+        {"remote_rate", "0", "Messages per minute sent to one destination domain; 0 = no limit."},
+        {"remote_timeout", "300", "Seconds to wait for a remote server's reply (RFC 5321 §4.5.3.2 suggests minutes)."},
+        {"queue_lifetime", "432000", "Seconds a message is retried before it bounces (default 5 days)."},
+        {"queue_retry_min", "300", "Seconds before the first retry; each later retry waits twice as long."},
+        {"queue_retry_max", "3600", "Longest wait between two retries (seconds)."},
+        {"queue_delay_notice", "14400", "Seconds after which the sender is told once that a message is delayed; 0 = never."},
+        {"queue_scan_interval", "5", "Seconds between scans of the queue for due work and valvctl changes."},
+        {"user_send_rate", "1000", "Recipients one user may send to per hour through submission; 0 = no limit."},
+        {"auth_failures_per_ip", "10", "Failed logins from one address before it is refused for auth_block_seconds; 0 = never."},
+        {"auth_block_seconds", "900", "Seconds an address that failed too many logins is refused."},
         {"log_level", "info", "debug, info, warning or error."},
         {"protocol_trace", "false", "Log raw protocol traffic at debug level (AUTH redacted).", true},
         {"ready_file", "", "When set, written as JSON with the bound ports once valvd listens."},
@@ -191,6 +207,17 @@ Result<void> Config::validate() const
     }
     if (QHostAddress(value(QStringLiteral("listen_address"))).isNull())
         return makeError(1, QStringLiteral("listen_address '%1' is not an IP address").arg(value(QStringLiteral("listen_address"))));
+    if (const QString dns = value(QStringLiteral("dns_resolver")); !dns.isEmpty()) {
+        // QDnsLookup (Qt 6.4) silently asks the system resolver when given an IPv6
+        // nameserver: refuse rather than leak lookups to it.
+        const QHostAddress a(dns);
+        if (a.isNull() || a.protocol() != QAbstractSocket::IPv4Protocol)
+            return makeError(1, QStringLiteral("dns_resolver '%1' must be an IPv4 address").arg(dns));
+    }
+    if (integer(QStringLiteral("queue_retry_min")) < 1 || integer(QStringLiteral("queue_retry_max")) < integer(QStringLiteral("queue_retry_min")))
+        return makeError(1, QStringLiteral("queue_retry_min must be at least 1 and queue_retry_max at least queue_retry_min"));
+    if (integer(QStringLiteral("queue_scan_interval")) < 1 || integer(QStringLiteral("remote_concurrency")) < 1)
+        return makeError(1, QStringLiteral("queue_scan_interval and remote_concurrency must be at least 1"));
     if (!QStringList{"debug", "info", "warning", "error"}.contains(value(QStringLiteral("log_level"))))
         return makeError(1, QStringLiteral("log_level must be debug, info, warning or error"));
     if (integer(QStringLiteral("max_line_length")) < 1000)

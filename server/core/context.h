@@ -27,6 +27,11 @@ struct Limits {
     bool pop3DeletedToTrash = true;
     // RFC 2449 §6.8 LOGIN-DELAY: minimum seconds between one user's POP3 logins (0 = none).
     int pop3LoginDelay = 0;
+    // Submission: recipients one user may send to per hour (0 = no limit).
+    int userSendRate = 1000;
+    // Failed logins from one client address before it is refused for authBlockSeconds.
+    int authFailuresPerIp = 10;
+    int authBlockSeconds = 900;
 };
 
 struct ServerContext {

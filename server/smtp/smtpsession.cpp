@@ -5,6 +5,7 @@
 #include "smtp/smtpsession.h"
 
 #include "core/context.h"
+#include "rfc5322date.h"
 #include "store/mailstorecache.h"
 
 #include <QLocale>
@@ -17,18 +18,13 @@ namespace valv::smtp {
 namespace {
 constexpr int kMaxErrors = 20;       // then 421: a client that only errs is not a mail client
 constexpr int kMaxTransactions = 1000;
-
-// RFC 5322 date-time for the Received header.
-QString rfc5322Date(const QDateTime &t)
-{
-    return QLocale::c().toString(t.toUTC(), QStringLiteral("ddd, dd MMM yyyy HH:mm:ss")) + QStringLiteral(" +0000");
-}
 } // namespace
 
 SmtpSession::SmtpSession(core::SessionSink *sink, std::shared_ptr<const core::ServerContext> ctx,
-                         const delivery::LocalDelivery *delivery, bool tlsAvailable)
-    : core::Session(sink), m_ctxHolder(std::move(ctx)), m_ctx(*m_ctxHolder), m_delivery(delivery),
-      m_receiver(ReceiverLimits{m_ctx.limits.maxLineLength, m_ctx.limits.maxMessageSize}),
+                         const delivery::LocalDelivery *delivery, bool tlsAvailable, Mode mode,
+                         outbound::Submitter *submitter)
+    : core::Session(sink), m_ctxHolder(std::move(ctx)), m_ctx(*m_ctxHolder), m_delivery(delivery), m_mode(mode),
+      m_submitter(submitter), m_receiver(ReceiverLimits{m_ctx.limits.maxLineLength, m_ctx.limits.maxMessageSize}),
       m_id(core::nextSessionId()), m_tlsAvailable(tlsAvailable)
 {
 }
@@ -79,6 +75,7 @@ void SmtpSession::tlsStarted()
     m_state = State::Connected;
     m_helo.clear();
     m_esmtp = false;
+    m_user.reset();
     resetTransaction();
     process();
 }
@@ -129,11 +126,16 @@ void SmtpSession::resetTransaction()
     m_utf8 = false;
     m_bdatActive = false;
     m_bdatRejected = false;
+    m_remote.clear();
+    m_envid.clear();
+    m_ret.clear();
+    m_requireTls = false;
+    m_eightBit = false;
 }
 
 void SmtpSession::process()
 {
-    while (m_state != State::Closed && m_state != State::Committing) {
+    while (m_state != State::Closed && m_state != State::Committing && !m_authBusy) {
         if (sink()->outputBacklogged())
             return; // the client is not reading: outputDrained() resumes
         ReceiverEvent ev = m_receiver.next();
@@ -141,7 +143,10 @@ void SmtpSession::process()
         case ReceiverEvent::Type::NeedMore:
             return;
         case ReceiverEvent::Type::Command:
-            handle(ev.command);
+            if (m_sasl != Sasl::None && ev.command.verb == Command::Verb::Auth)
+                authLine(ev.command.argument);
+            else
+                handle(ev.command);
             break;
         case ReceiverEvent::Type::SyntaxError:
             if (ev.text.contains(QLatin1String("BDAT"))) {
@@ -215,6 +220,10 @@ void SmtpSession::handle(const Command &cmd)
     case V::Help: reply(214, "2.0.0", QStringLiteral("See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS")); break;
     case V::StartTls: onStartTls(); break;
     case V::Auth:
+        if (isSubmission()) {
+            onAuth(cmd);
+            break;
+        }
         reply(503, "5.5.1", QStringLiteral("Authentication is not offered on this port; use submission"));
         (void)countError();
         break;
@@ -237,6 +246,14 @@ void SmtpSession::onEhlo(const Command &cmd)
                       QStringLiteral("CHUNKING")};
     if (m_tlsAvailable && !sink()->isEncrypted())
         lines << QStringLiteral("STARTTLS");
+    if (isSubmission()) {
+        // RFC 4954 §4: no AUTH (and so no password) before TLS, unless configured.
+        if (!m_user && (sink()->isEncrypted() || m_ctx.allowPlaintextAuth))
+            lines << QStringLiteral("AUTH PLAIN LOGIN");
+        lines << QStringLiteral("DSN");
+        if (sink()->isEncrypted())
+            lines << QStringLiteral("REQUIRETLS"); // RFC 8689 §4.1: only over TLS
+    }
     replyLines(250, lines);
 }
 
@@ -263,6 +280,11 @@ void SmtpSession::onMail(const Command &cmd)
     }
     if (m_state != State::Greeted) {
         reply(503, "5.5.1", QStringLiteral("Sender already given; RSET to start over"));
+        return;
+    }
+    if (isSubmission() && !m_user) {
+        reply(530, "5.7.0", QStringLiteral("Authentication required"));
+        (void)countError();
         return;
     }
     if (++m_transactions > kMaxTransactions) {
@@ -294,9 +316,31 @@ void SmtpSession::onMail(const Command &cmd)
             }
         } else if (key == "SMTPUTF8") {
             utf8 = true;
+        } else if (isSubmission() && (key == "RET" || key == "ENVID" || key == "REQUIRETLS")) {
+            continue; // submissionMailParams()
         } else {
             reply(555, "5.5.4", QStringLiteral("Unsupported parameter %1").arg(QString::fromUtf8(key)));
             return;
+        }
+    }
+    if (isSubmission()) {
+        if (!submissionMailParams(cmd))
+            return;
+        const QString from = cmd.path.toString();
+        auto mine = cmd.path.isNull() ? Result<bool>(false) : m_ctx.config->mayUseAddress(*m_user, from);
+        if (!mine) {
+            reply(451, "4.3.0", QStringLiteral("Temporary server error, try again later"));
+            return;
+        }
+        if (!*mine) {
+            qCInfo(lcSmtp).noquote() << QStringLiteral("[%1]").arg(m_id) << m_user->address << "may not send as" << from;
+            reply(550, "5.7.1", QStringLiteral("Sender address <%1> is not yours; send as %2 or one of its aliases")
+                                    .arg(from, m_user->address));
+            return;
+        }
+        for (const auto &[key, value] : cmd.params) {
+            if (key == "BODY")
+                m_eightBit = value.toUpper() == "8BITMIME";
         }
     }
     m_from = cmd.path.isNull() ? QString() : cmd.path.toString();
@@ -311,7 +355,7 @@ void SmtpSession::onRcpt(const Command &cmd)
         reply(503, "5.5.1", QStringLiteral("Send MAIL FROM first"));
         return;
     }
-    if (!cmd.params.isEmpty()) {
+    if (!cmd.params.isEmpty() && !isSubmission()) {
         reply(555, "5.5.4", QStringLiteral("Unsupported RCPT parameter %1").arg(QString::fromUtf8(cmd.params.first().first)));
         return;
     }
@@ -330,6 +374,11 @@ void SmtpSession::onRcpt(const Command &cmd)
     }
     if (!m_utf8 && [&] { for (QChar c : address) if (c.unicode() > 127) return true; return false; }()) {
         reply(553, "5.6.7", QStringLiteral("Non-ASCII address needs SMTPUTF8"));
+        return;
+    }
+    if (isSubmission()) {
+        if (submissionRcpt(cmd, address))
+            reply(250, "2.1.5", QStringLiteral("Recipient OK"));
         return;
     }
     auto users = m_ctx.config->resolveRecipient(address);
@@ -408,17 +457,23 @@ QByteArray SmtpSession::traceHeaders() const
     QString with = m_utf8 ? QStringLiteral("UTF8SMTP") : m_esmtp ? QStringLiteral("ESMTP") : QStringLiteral("SMTP");
     if (sink()->isEncrypted())
         with += u'S';
+    if (m_user)
+        with += u'A'; // RFC 3848
     QString received = QStringLiteral("Received: from %1 ([%2])\r\n\tby %3 (Valv) with %4 id %5")
                            .arg(m_helo.isEmpty() ? QStringLiteral("unknown") : m_helo, sink()->peerAddress(),
                                 m_ctx.hostname, with, m_id + QString::number(m_transactions));
     if (m_rcptAddresses.size() == 1)
         received += QStringLiteral("\r\n\tfor <%1>").arg(m_rcptAddresses.first());
     received += QStringLiteral(";\r\n\t%1\r\n").arg(rfc5322Date(QDateTime::currentDateTimeUtc()));
+    if (isSubmission())
+        return received.toUtf8(); // Return-Path is added at final delivery (Submitter)
     return QStringLiteral("Return-Path: <%1>\r\n").arg(m_from).toUtf8() + received.toUtf8();
 }
 
 void SmtpSession::onMessage(const QByteArray &content)
 {
+    if (isSubmission())
+        return submitMessage(content);
     m_state = State::Committing;
     m_bdatActive = false;
     beginAsync();

@@ -32,6 +32,11 @@ QList<QByteArray> ConfigStore::migrations()
         // 2: every change of state is audited (who, what, when).
         "CREATE TABLE audit_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
         " action TEXT NOT NULL, detail TEXT NOT NULL);",
+        // 3: DKIM signing keys, several per domain (one per algorithm; rotation adds more).
+        // The PKCS#8 PEM is wrapped under the key ring's wrap key, bound to domain and selector.
+        "CREATE TABLE dkim_keys(id INTEGER PRIMARY KEY, domain_id INTEGER NOT NULL REFERENCES domains(id)"
+        " ON DELETE CASCADE, selector TEXT NOT NULL, algorithm TEXT NOT NULL, private_key BLOB NOT NULL,"
+        " public_txt TEXT NOT NULL, created INTEGER NOT NULL, UNIQUE(domain_id, selector));",
     };
 }
 
@@ -379,6 +384,80 @@ Result<QList<User>> ConfigStore::resolveLocked(const QString &a, int depth)
     if (out.isEmpty())
         return makeError(int(ConfigError::NoSuchUser), QStringLiteral("alias has no deliverable target"));
     return out;
+}
+
+namespace {
+QByteArray dkimKeyContext(const QString &domain, const QString &selector)
+{
+    return "dkim:" + domain.toUtf8() + ':' + selector.toUtf8();
+}
+} // namespace
+
+Result<void> ConfigStore::addDkimKey(const QString &domain, const DkimKeyRecord &key)
+{
+    const QString d = domain.trimmed().toLower();
+    auto wrapped = wrapKey(m_wrapKey, key.privateKeyPem, dkimKeyContext(d, key.selector));
+    if (!wrapped)
+        return makeError(int(ConfigError::Crypto), wrapped.error().message);
+    QMutexLocker lock(&m_mutex);
+    Statement dom = m_db->prepare("SELECT id FROM domains WHERE name = ?");
+    dom.bindText(1, d);
+    if (!dom.next())
+        return makeError(int(ConfigError::NoSuchDomain), QStringLiteral("domain %1 is not a local domain").arg(d));
+    Statement st = m_db->prepare("INSERT INTO dkim_keys(domain_id, selector, algorithm, private_key, public_txt, created)"
+                                  " VALUES(?, ?, ?, ?, ?, ?)");
+    st.bindInt(1, dom.integer(0)).bindText(2, key.selector).bindText(3, key.algorithm);
+    st.bind(4, *wrapped).bindText(5, key.publicTxt).bindInt(6, now());
+    if (auto r = st.exec(); !r)
+        return r.error().code == int(DbError::Constraint)
+            ? makeError(int(ConfigError::Exists), QStringLiteral("selector %1 exists for %2").arg(key.selector, d))
+            : dbError(r.error());
+    return {};
+}
+
+Result<QList<DkimKeyRecord>> ConfigStore::dkimKeys(const QString &domain)
+{
+    const QString d = domain.trimmed().toLower();
+    QMutexLocker lock(&m_mutex);
+    Statement st = m_db->prepare("SELECT k.selector, k.algorithm, k.private_key, k.public_txt FROM dkim_keys k"
+                                  " JOIN domains d ON d.id = k.domain_id WHERE d.name = ? ORDER BY k.id");
+    st.bindText(1, d);
+    QList<DkimKeyRecord> out;
+    while (st.next()) {
+        DkimKeyRecord k{st.text(0), st.text(1), {}, st.text(3)};
+        auto pem = unwrapKey(m_wrapKey, st.blob(2), dkimKeyContext(d, k.selector));
+        if (!pem)
+            return makeError(int(ConfigError::Crypto), QStringLiteral("DKIM key %1 of %2: %3").arg(k.selector, d, pem.error().message));
+        k.privateKeyPem = *pem;
+        out.append(k);
+    }
+    if (st.failed())
+        return dbError(st.error());
+    return out;
+}
+
+Result<bool> ConfigStore::mayUseAddress(const User &user, const QString &address)
+{
+    QString a = normaliseAddress(address);
+    if (a.isEmpty())
+        return false;
+    // Subaddresses (RFC 5233: user+tag@) belong to the user.
+    const qsizetype plus = a.indexOf(u'+');
+    const qsizetype at = a.lastIndexOf(u'@');
+    if (plus > 0 && plus < at)
+        a = a.left(plus) + a.mid(at);
+    if (a.compare(user.address, Qt::CaseInsensitive) == 0)
+        return true;
+    QMutexLocker lock(&m_mutex);
+    Statement st = m_db->prepare("SELECT 1 FROM aliases WHERE source = ?");
+    st.bindText(1, a);
+    if (!st.next())
+        return st.failed() ? Result<bool>(dbError(st.error())) : Result<bool>(false);
+    // An alias (not a catch-all) whose expansion delivers to this user.
+    auto users = resolveLocked(a, 0);
+    if (!users)
+        return false;
+    return std::any_of(users->begin(), users->end(), [&](const User &u) { return u.id == user.id; });
 }
 
 Result<QString> ConfigStore::setting(const QString &key)

@@ -38,6 +38,14 @@ struct Alias {
     QList<QString> targets;
 };
 
+// A domain's DKIM signing key as stored: the private half is unwrapped on read.
+struct DkimKeyRecord {
+    QString selector;        // "valv-rsa", "valv-ed25519"
+    QString algorithm;       // "rsa" or "ed25519" (the k= tag)
+    QByteArray privateKeyPem; // PKCS#8
+    QString publicTxt;       // "v=DKIM1; k=...; p=..."
+};
+
 struct AuditEntry {
     QDateTime at;
     QString actor;
@@ -80,6 +88,13 @@ public:
     // Resolves a recipient to local users: exact user, then alias, then the domain's
     // catch-all; aliases may name aliases (depth-limited). NotLocal / NoSuchUser otherwise.
     [[nodiscard]] Result<QList<User>> resolveRecipient(const QString &address);
+
+    [[nodiscard]] Result<void> addDkimKey(const QString &domain, const DkimKeyRecord &key);
+    [[nodiscard]] Result<QList<DkimKeyRecord>> dkimKeys(const QString &domain);
+
+    // RFC 6409 §6.1 sender check: may `user` send as `address`? Its own address, its
+    // subaddresses (user+tag@) and aliases that deliver to it; not a domain's catch-all.
+    [[nodiscard]] Result<bool> mayUseAddress(const User &user, const QString &address);
 
     [[nodiscard]] Result<QString> setting(const QString &key);
     [[nodiscard]] Result<void> setSetting(const QString &key, const QString &value);

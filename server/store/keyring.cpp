@@ -24,6 +24,7 @@ KeyRing KeyRing::fromMasterKey(const QByteArray &masterKey)
     KeyRing k;
     k.m_configKey = hkdfSha256(masterKey, kSalt, "config.db v1");
     k.m_wrapKey = hkdfSha256(masterKey, kSalt, "mailbox key wrap v1");
+    k.m_queueKey = hkdfSha256(masterKey, kSalt, "queue.db v1");
     return k;
 }
 

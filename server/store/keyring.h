@@ -19,11 +19,13 @@ public:
 
     [[nodiscard]] QByteArray configDbKey() const { return m_configKey; }
     [[nodiscard]] QByteArray mailboxWrapKey() const { return m_wrapKey; }
+    [[nodiscard]] QByteArray queueDbKey() const { return m_queueKey; }
     [[nodiscard]] static QString masterKeyPath(const QString &dataDir);
 
 private:
     QByteArray m_configKey;
     QByteArray m_wrapKey;
+    QByteArray m_queueKey;
 };
 
 } // namespace valv::store

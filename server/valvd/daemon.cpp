@@ -8,11 +8,13 @@
 #include "core/tls.h"
 #include "delivery/localdelivery.h"
 #include "imap/imapsession.h"
+#include "outbound/submitter.h"
 #include "pop3/pop3session.h"
 #include "smtp/smtpsession.h"
 #include "store/configstore.h"
 #include "store/keyring.h"
 #include "store/mailstorecache.h"
+#include "store/queuestore.h"
 #include "valv/version.h"
 
 #include <QCoreApplication>
@@ -82,6 +84,9 @@ std::shared_ptr<const core::ServerContext> makeContext(const core::Config &c, st
     ctx->limits.smtpIdleTimeout = int(c.integer(QStringLiteral("smtp_idle_timeout")));
     ctx->limits.pop3DeletedToTrash = c.flag(QStringLiteral("pop3_deleted_to_trash"));
     ctx->limits.pop3LoginDelay = int(c.integer(QStringLiteral("pop3_login_delay")));
+    ctx->limits.userSendRate = int(c.integer(QStringLiteral("user_send_rate")));
+    ctx->limits.authFailuresPerIp = int(c.integer(QStringLiteral("auth_failures_per_ip")));
+    ctx->limits.authBlockSeconds = int(c.integer(QStringLiteral("auth_block_seconds")));
     ctx->allowPlaintextAuth = c.flag(QStringLiteral("allow_plaintext_auth"));
     ctx->protocolTrace = c.flag(QStringLiteral("protocol_trace"));
     ctx->config = config;
@@ -173,6 +178,12 @@ int runDaemon(QCoreApplication &app)
 
     store::MailStoreOpener opener(dataDir, configStore->get());
     delivery::LocalDelivery delivery(&opener);
+    auto queue = store::QueueStore::open(dataDir, *keys);
+    if (!queue) {
+        qCCritical(lcMain).noquote() << "cannot open the queue:" << queue.error().message;
+        return 1;
+    }
+    outbound::Submitter submitter(queue->get(), &delivery, configStore->get());
     ContextHolder contexts;
     contexts.set(makeContext(config, configStore->get(), &opener));
 
@@ -184,6 +195,10 @@ int runDaemon(QCoreApplication &app)
 
     auto smtpFactory = [&contexts, &delivery](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
         return std::make_unique<smtp::SmtpSession>(sink, contexts.get(), &delivery, true);
+    };
+    auto submissionFactory = [&contexts, &delivery, &submitter](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
+        return std::make_unique<smtp::SmtpSession>(sink, contexts.get(), &delivery, true, smtp::SmtpSession::Mode::Submission,
+                                                   &submitter);
     };
     auto imapFactory = [&contexts](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
         return std::make_unique<imap::ImapSession>(sink, contexts.get(), true);
@@ -198,6 +213,8 @@ int runDaemon(QCoreApplication &app)
         core::Connection::SessionFactory factory;
     } listeners[] = {
         {"smtp", "smtp_port", false, smtpFactory},
+        {"submission", "submission_port", false, submissionFactory},
+        {"submissions", "submissions_port", true, submissionFactory},
         {"imap", "imap_port", false, imapFactory},
         {"imaps", "imaps_port", true, imapFactory},
         {"pop3", "pop3_port", false, pop3Factory},

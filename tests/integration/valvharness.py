@@ -72,6 +72,14 @@ def valvd_has_pop3():
     return b"--pop3-port" in r.stdout
 
 
+@functools.lru_cache(maxsize=None)
+def valvd_has_submission():
+    """Whether the valvd under test has the submission listeners (their ports must then be 0)."""
+    r = subprocess.run([str(valvd_path()), "--help"], capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    return b"--submission-port" in r.stdout
+
+
 def bad_log_lines(text: bytes):
     """Lines of a log that match BAD_LOG_PATTERNS (with a little context)."""
     out = []
@@ -135,12 +143,17 @@ def init_datadir(datadir, *, hostname="mx.example.org", domains=(), users=(), al
 # --------------------------------------------------------------------------- valvd
 
 class Valvd:
-    """One valvd process on a data dir. start()/stop()/kill() may be repeated."""
+    """One valvd process on a data dir. start()/stop()/kill() may be repeated.
 
-    def __init__(self, datadir, workdir, extra_args=()):
+    host: the loopback address every listener binds to (--listen-address) and clients
+    connect to; 127.0.0.1 unless a test plays several hosts (127.0.0.2, 127.0.0.3, ...).
+    """
+
+    def __init__(self, datadir, workdir, extra_args=(), host=HOST):
         self.datadir = pathlib.Path(datadir)
         self.workdir = pathlib.Path(workdir)
         self.extra_args = list(extra_args)
+        self.host = host
         self.proc = None
         self.ports = None
         self.runs = 0
@@ -154,11 +167,13 @@ class Valvd:
     def ssl_context(self):
         ctx = ssl.create_default_context(cafile=self.cafile)
         # The cert carries SAN 127.0.0.1, and we connect to 127.0.0.1: keep checks on.
-        ctx.check_hostname = True
+        # On another address only the chain is checked (the cert is the sole trust anchor).
+        ctx.check_hostname = self.host == HOST
         ctx.verify_mode = ssl.CERT_REQUIRED
         return ctx
 
-    def start(self):
+    def start(self, extra_args=()):
+        """extra_args: for this run only, after (so overriding) the constructor's."""
         assert self.proc is None, "already running"
         self.runs += 1
         ready = self.workdir / f"valvd-ready-{self.runs}.json"
@@ -166,10 +181,13 @@ class Valvd:
             ready.unlink()
         self.log_path = self.workdir / f"valvd-{self.runs}.log"
         cmd = [str(valvd_path()), "--datadir", str(self.datadir),
-               "--listen-address", HOST,
+               "--listen-address", self.host,
                "--smtp-port", "0", "--imap-port", "0", "--imaps-port", "0",
                *(("--pop3-port", "0", "--pop3s-port", "0") if valvd_has_pop3() else ()),
-               "--ready-file", str(ready), "--log-level", LOG_LEVEL, *self.extra_args]
+               *(("--submission-port", "0", "--submissions-port", "0")
+                 if valvd_has_submission() else ()),
+               "--ready-file", str(ready), "--log-level", LOG_LEVEL, *self.extra_args,
+               *[str(a) for a in extra_args]]
         self.cmd = cmd
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
@@ -244,7 +262,7 @@ class Valvd:
     # -------------------------------------------------------------- clients
 
     def smtp(self, starttls=False, helo="client.example.net"):
-        s = smtplib.SMTP(HOST, self.ports["smtp"], local_hostname=helo, timeout=IO_TIMEOUT)
+        s = smtplib.SMTP(self.host, self.ports["smtp"], local_hostname=helo, timeout=IO_TIMEOUT)
         code, _ = s.ehlo()
         assert code == 250
         if starttls:
@@ -273,7 +291,7 @@ class Valvd:
         assert data.endswith(b"\r\n")
         # swaks rewrites these in DATA; keep corpus free of them so bytes stay exact.
         assert b"\\n" not in data and not re.search(rb"%[A-Z_]+%", data)
-        cmd = ["swaks", "--server", HOST, "--port", str(self.ports["smtp"]),
+        cmd = ["swaks", "--server", self.host, "--port", str(self.ports["smtp"]),
                "--from", sender, "--to", rcpt, "--helo", "swaks.example.net",
                "--timeout", str(int(IO_TIMEOUT)), "--suppress-data", "--data", "-", *extra]
         if tls:
@@ -289,9 +307,9 @@ class Valvd:
     def imap(self, mode="ssl"):
         """Connected, not logged in. mode: ssl (993-style), starttls, plain."""
         if mode == "ssl":
-            return imaplib.IMAP4_SSL(HOST, self.ports["imaps"], ssl_context=self.ssl_context(),
+            return imaplib.IMAP4_SSL(self.host, self.ports["imaps"], ssl_context=self.ssl_context(),
                                      timeout=IO_TIMEOUT)
-        c = imaplib.IMAP4(HOST, self.ports["imap"], timeout=IO_TIMEOUT)
+        c = imaplib.IMAP4(self.host, self.ports["imap"], timeout=IO_TIMEOUT)
         if mode == "starttls":
             typ, data = c.starttls(ssl_context=self.ssl_context())
             assert typ == "OK", data
@@ -306,16 +324,16 @@ class Valvd:
     def pop3(self, mode="ssl"):
         """poplib client, connected, not logged in. mode: ssl (995-style), stls, plain."""
         if mode == "ssl":
-            return poplib.POP3_SSL(HOST, self.ports["pop3s"], context=self.ssl_context(),
+            return poplib.POP3_SSL(self.host, self.ports["pop3s"], context=self.ssl_context(),
                                    timeout=IO_TIMEOUT)
-        c = poplib.POP3(HOST, self.ports["pop3"], timeout=IO_TIMEOUT)
+        c = poplib.POP3(self.host, self.ports["pop3"], timeout=IO_TIMEOUT)
         if mode == "stls":
             c.stls(context=self.ssl_context())
         return c
 
     def raw_imap(self, tls=True):
         return RawImap(self.ports["imaps"] if tls else self.ports["imap"],
-                       self.ssl_context() if tls else None)
+                       self.ssl_context() if tls else None, host=self.host)
 
 
 # --------------------------------------------------------------------------- raw IMAP
@@ -325,10 +343,10 @@ class RawImap:
 
     _LIT = re.compile(rb"\{(\d+)\}\r\n$")
 
-    def __init__(self, port, ctx=None):
-        sock = socket.create_connection((HOST, port), timeout=IO_TIMEOUT)
+    def __init__(self, port, ctx=None, host=HOST):
+        sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
         if ctx is not None:
-            sock = ctx.wrap_socket(sock, server_hostname=HOST)
+            sock = ctx.wrap_socket(sock, server_hostname=host)
         self.sock = sock
         self.f = sock.makefile("rb")
         self.greeting = self.read_response()
