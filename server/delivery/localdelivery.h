@@ -35,6 +35,8 @@ public:
     void deliverAsync(QObject *context, QByteArray raw, QList<store::User> recipients,
                       std::function<void(Result<void>)> done) const;
 
+    [[nodiscard]] const store::MailStoreOpener *opener() const { return m_opener; }
+
 private:
     const store::MailStoreOpener *m_opener;
     mutable GroupCommit m_commits;
