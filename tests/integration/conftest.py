@@ -50,25 +50,25 @@ class ServerFactory:
         self.servers = []
 
     def datadir(self, *, domains=STANDARD_DOMAINS, users=None, aliases=STANDARD_ALIASES,
-                extra_init=("--no-demo",)):
+                extra_init=("--no-demo",), hostname="mx.example.org"):
         work = self.tmp_path_factory.mktemp(self.name)
         datadir = work / "data"
-        info = vh.init_datadir(datadir, domains=domains,
+        info = vh.init_datadir(datadir, hostname=hostname, domains=domains,
                                users=STANDARD_USERS if users is None else users,
                                aliases=aliases, extra_init=extra_init)
         return work, datadir, info
 
-    def server(self, *, extra_args=(), start=True, **kw):
+    def server(self, *, extra_args=(), start=True, host=vh.HOST, **kw):
         work, datadir, info = self.datadir(**kw)
-        srv = vh.Valvd(datadir, work, extra_args)
+        srv = vh.Valvd(datadir, work, extra_args, host=host)
         srv.init_info = info
         self.servers.append(srv)
         if start:
             srv.start()
         return srv
 
-    def on_datadir(self, datadir, work, extra_args=()):
-        srv = vh.Valvd(datadir, work, extra_args)
+    def on_datadir(self, datadir, work, extra_args=(), host=vh.HOST):
+        srv = vh.Valvd(datadir, work, extra_args, host=host)
         self.servers.append(srv)
         return srv
 
