@@ -312,4 +312,15 @@ Result<int> QueueStore::purgeFinished()
     return m_db->changes();
 }
 
+Result<void> QueueStore::purgeIfFinished(qint64 id)
+{
+    QMutexLocker lock(&m_mutex);
+    Statement st = m_db->prepare("DELETE FROM messages WHERE id = ? AND NOT EXISTS"
+                                  " (SELECT 1 FROM recipients r WHERE r.message = ? AND r.state = 0)");
+    st.bindInt(1, id).bindInt(2, id);
+    if (auto r = st.exec(); !r)
+        return dbError(r.error());
+    return {};
+}
+
 } // namespace valv::store

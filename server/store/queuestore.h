@@ -96,6 +96,8 @@ public:
     [[nodiscard]] Result<void> remove(qint64 id);
     // Deletes messages none of whose recipients is pending any more. Returns how many.
     [[nodiscard]] Result<int> purgeFinished();
+    // The same for one message.
+    [[nodiscard]] Result<void> purgeIfFinished(qint64 id);
 
 private:
     QueueStore() = default;

@@ -2,14 +2,19 @@
 #include "valvctl/commands.h"
 
 #include "core/tls.h"
+#include "outbound/signer.h"
 #include "store/configstore.h"
 #include "store/crypto.h"
 #include "store/keyring.h"
 #include "store/mailstorecache.h"
+#include "store/queuestore.h"
 #include "valv/version.h"
 
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSslConfiguration>
 
 #include <cstdio>
@@ -24,11 +29,17 @@ constexpr char kUsage[] =
     "  init [--hostname H] [--demo-domain D] [--demo-user NAME] [--demo-password PW] [--no-demo]\n"
     "      create master key, config.db, self-signed TLS certificate, and a demo domain and user\n"
     "  domain add NAME | domain list\n"
+    "      adding a domain generates its DKIM keys (Ed25519 and RSA-2048)\n"
+    "  domain dkim NAME [--json]     the DNS TXT records that publish the domain's DKIM keys\n"
     "  user add ADDRESS [--password PW] | user list | user passwd ADDRESS [--password PW] | user del ADDRESS\n"
     "      a password is generated and printed when none is given\n"
     "  user quota ADDRESS BYTES      storage limit of the mailbox; 0 = unlimited (K, M, G suffixes allowed)\n"
     "  alias add SOURCE TARGET[,TARGET...] | alias list | alias del SOURCE\n"
     "      SOURCE \"@example.org\" is the domain's catch-all\n"
+    "  queue list [--json]           messages waiting for delivery to other servers\n"
+    "  queue show ID                 one message: envelope, recipients, header\n"
+    "  queue retry ID|--all          try again at the next queue scan\n"
+    "  queue delete ID               drop a message without a report to its sender\n"
     "  version\n";
 
 void out(const QString &s) { fputs(qPrintable(s + u'\n'), stdout); }
@@ -128,6 +139,8 @@ int cmdInit(const QString &dataDir, QStringList args)
     const QByteArray password = demoPassword.isEmpty() ? store::randomPassword(20) : demoPassword.toUtf8();
     if (auto r = (*config)->addDomain(domain); !r)
         return fail(r.error().message);
+    if (auto k = outbound::DomainSigner::provision(**config, domain); !k)
+        return fail(QStringLiteral("DKIM keys: ") + k.error().message);
     auto hash = store::hashPassword(password);
     if (!hash)
         return fail(hash.error().message);
@@ -148,7 +161,30 @@ int cmdDomain(Stores &s, QStringList args)
         if (auto r = s.config->addDomain(args[1]); !r)
             return fail(r.error().message);
         s.config->audit(actor(), QStringLiteral("domain add"), args[1]);
+        if (auto k = outbound::DomainSigner::provision(*s.config, args[1]); !k)
+            return fail(QStringLiteral("DKIM keys: ") + k.error().message);
         out(QStringLiteral("domain added: ") + args[1].toLower());
+        out(QStringLiteral("publish its DKIM keys: valvctl domain dkim ") + args[1].toLower());
+        return 0;
+    }
+    if (verb == QLatin1String("dkim") && (args.size() == 2 || (args.size() == 3 && args[2] == QLatin1String("--json")))) {
+        const QString domain = args[1].toLower();
+        if (!s.config->isLocalDomain(domain))
+            return fail(QStringLiteral("%1 is not a local domain").arg(domain));
+        // Domains added before DKIM existed get their keys now.
+        auto keys = outbound::DomainSigner::provision(*s.config, domain);
+        if (!keys)
+            return fail(keys.error().message);
+        QJsonArray json;
+        for (const store::DkimKeyRecord &k : *keys) {
+            const QString name = k.selector + QStringLiteral("._domainkey.") + domain + u'.';
+            if (args.size() == 3)
+                json.append(QJsonObject{{"selector", k.selector}, {"name", name}, {"type", "TXT"}, {"value", k.publicTxt}});
+            else
+                out(QStringLiteral("%1 TXT \"%2\"").arg(name, k.publicTxt));
+        }
+        if (args.size() == 3)
+            out(QString::fromUtf8(QJsonDocument(json).toJson(QJsonDocument::Compact)));
         return 0;
     }
     if (verb == QLatin1String("list") && args.size() == 1) {
@@ -159,7 +195,7 @@ int cmdDomain(Stores &s, QStringList args)
             out(name);
         return 0;
     }
-    return fail(QStringLiteral("usage: domain add NAME | domain list"));
+    return fail(QStringLiteral("usage: domain add NAME | domain list | domain dkim NAME [--json]"));
 }
 
 int cmdUser(Stores &s, const QString &dataDir, QStringList args)
@@ -263,6 +299,91 @@ int cmdAlias(Stores &s, QStringList args)
     }
     return fail(QStringLiteral("usage: alias add SOURCE TARGET[,TARGET...] | alias list | alias del SOURCE"));
 }
+const char *stateName(store::RecipientState s)
+{
+    switch (s) {
+    case store::RecipientState::Pending: return "pending";
+    case store::RecipientState::Delivered: return "delivered";
+    case store::RecipientState::Failed: return "failed";
+    }
+    return "?";
+}
+
+QString isoTime(qint64 secs)
+{
+    return QDateTime::fromSecsSinceEpoch(secs, Qt::UTC).toString(Qt::ISODate);
+}
+
+QJsonObject entryJson(const store::QueueEntry &e)
+{
+    QJsonArray rcpts;
+    for (const store::QueueRecipient &r : e.recipients)
+        rcpts.append(QJsonObject{{"address", r.address}, {"state", stateName(r.state)}, {"attempts", r.attempts},
+                                 {"next_attempt", isoTime(r.nextAttempt)}, {"last_error", r.lastError},
+                                 {"remote_mta", r.remoteMta}});
+    return QJsonObject{{"id", e.id}, {"sender", e.sender}, {"user", e.user}, {"created", isoTime(e.created)},
+                       {"size", e.size}, {"recipients", rcpts}};
+}
+
+int cmdQueue(const QString &dataDir, QStringList args)
+{
+    auto keys = store::KeyRing::load(dataDir);
+    if (!keys)
+        return fail(keys.error().message);
+    auto queue = store::QueueStore::open(dataDir, *keys);
+    if (!queue)
+        return fail(queue.error().message);
+    const QString verb = args.value(0);
+    bool idOk = false;
+    const qint64 id = args.value(1).toLongLong(&idOk);
+    if (verb == QLatin1String("list") && (args.size() == 1 || (args.size() == 2 && args[1] == QLatin1String("--json")))) {
+        auto entries = (*queue)->list();
+        if (!entries)
+            return fail(entries.error().message);
+        if (args.size() == 2) {
+            QJsonArray json;
+            for (const store::QueueEntry &e : *entries)
+                json.append(entryJson(e));
+            out(QString::fromUtf8(QJsonDocument(json).toJson(QJsonDocument::Compact)));
+            return 0;
+        }
+        if (entries->isEmpty())
+            out(QStringLiteral("the queue is empty"));
+        for (const store::QueueEntry &e : *entries) {
+            out(QStringLiteral("%1  %2  %3 bytes  from <%4>").arg(e.id).arg(isoTime(e.created)).arg(e.size).arg(e.sender));
+            for (const store::QueueRecipient &r : e.recipients)
+                out(QStringLiteral("    %1  %2  attempts %3  next %4  %5")
+                        .arg(r.address, QString::fromLatin1(stateName(r.state))).arg(r.attempts)
+                        .arg(isoTime(r.nextAttempt), r.lastError));
+        }
+        return 0;
+    }
+    if (verb == QLatin1String("show") && args.size() == 2 && idOk) {
+        auto e = (*queue)->entry(id);
+        if (!e)
+            return fail(e.error().message);
+        out(QString::fromUtf8(QJsonDocument(entryJson(*e)).toJson(QJsonDocument::Indented)).trimmed());
+        if (auto body = (*queue)->body(id)) {
+            const qsizetype end = body->indexOf("\r\n\r\n");
+            out(QString::fromUtf8(end < 0 ? *body : body->left(end)));
+        }
+        return 0;
+    }
+    if (verb == QLatin1String("retry") && args.size() == 2 && (idOk || args[1] == QLatin1String("--all"))) {
+        auto n = (*queue)->retryNow(idOk ? id : 0);
+        if (!n)
+            return fail(n.error().message);
+        out(QStringLiteral("%1 recipient(s) due now; valvd tries them at its next queue scan").arg(*n));
+        return 0;
+    }
+    if (verb == QLatin1String("delete") && args.size() == 2 && idOk) {
+        if (auto r = (*queue)->remove(id); !r)
+            return fail(r.error().message);
+        out(QStringLiteral("deleted: %1").arg(id));
+        return 0;
+    }
+    return fail(QStringLiteral("usage: queue list [--json] | queue show ID | queue retry ID|--all | queue delete ID"));
+}
 } // namespace
 
 int run(const QStringList &argsIn)
@@ -282,6 +403,8 @@ int run(const QStringList &argsIn)
     }
     if (command == QLatin1String("init"))
         return cmdInit(dataDir, args);
+    if (command == QLatin1String("queue"))
+        return cmdQueue(dataDir, args);
     if (command != QLatin1String("domain") && command != QLatin1String("user") && command != QLatin1String("alias")) {
         fputs(kUsage, stderr);
         return 2;

@@ -8,6 +8,7 @@
 #include "core/tls.h"
 #include "delivery/localdelivery.h"
 #include "imap/imapsession.h"
+#include "outbound/queuerunner.h"
 #include "outbound/submitter.h"
 #include "pop3/pop3session.h"
 #include "smtp/smtpsession.h"
@@ -92,6 +93,29 @@ std::shared_ptr<const core::ServerContext> makeContext(const core::Config &c, st
     ctx->config = config;
     ctx->mail = mail;
     return ctx;
+}
+
+Result<outbound::RunnerSettings> queueSettings(const core::Config &c)
+{
+    outbound::RunnerSettings s;
+    s.hostname = c.value(QStringLiteral("hostname"));
+    s.remotePort = quint16(c.integer(QStringLiteral("remote_smtp_port")));
+    s.lifetime = c.integer(QStringLiteral("queue_lifetime"));
+    s.retryMin = c.integer(QStringLiteral("queue_retry_min"));
+    s.retryMax = c.integer(QStringLiteral("queue_retry_max"));
+    s.delayNotice = c.integer(QStringLiteral("queue_delay_notice"));
+    s.scanInterval = int(c.integer(QStringLiteral("queue_scan_interval")));
+    s.concurrency = int(c.integer(QStringLiteral("remote_concurrency")));
+    s.ratePerMinute = int(c.integer(QStringLiteral("remote_rate")));
+    s.timeout = int(c.integer(QStringLiteral("remote_timeout")));
+    if (const QString ns = c.value(QStringLiteral("dns_resolver")); !ns.isEmpty())
+        s.nameserver = QHostAddress(ns);
+    if (const QString ca = c.value(QStringLiteral("remote_tls_ca_file")); !ca.isEmpty()) {
+        s.extraCas = QSslCertificate::fromPath(ca, QSsl::Pem);
+        if (s.extraCas.isEmpty())
+            return makeError(1, QStringLiteral("remote_tls_ca_file %1 holds no PEM certificate").arg(ca));
+    }
+    return s;
 }
 
 core::ServerLimits serverLimits(const core::Config &c)
@@ -184,6 +208,21 @@ int runDaemon(QCoreApplication &app)
         return 1;
     }
     outbound::Submitter submitter(queue->get(), &delivery, configStore->get());
+    auto runnerSettings = queueSettings(config);
+    if (!runnerSettings) {
+        qCCritical(lcMain).noquote() << runnerSettings.error().message;
+        return 1;
+    }
+    // The queue runner has a thread of its own: DNS, remote connections and its store
+    // commits never wait behind client sessions, nor they behind it.
+    QThread queueThread;
+    queueThread.setObjectName(QStringLiteral("queue"));
+    auto *runner = new outbound::QueueRunner(*runnerSettings, &submitter);
+    runner->moveToThread(&queueThread);
+    QObject::connect(&queueThread, &QThread::finished, runner, &QObject::deleteLater);
+    submitter.setWake([runner] { runner->wake(); });
+    queueThread.start();
+    QMetaObject::invokeMethod(runner, [runner] { runner->start(); }, Qt::QueuedConnection);
     ContextHolder contexts;
     contexts.set(makeContext(config, configStore->get(), &opener));
 
@@ -278,6 +317,11 @@ int runDaemon(QCoreApplication &app)
     const int rc = app.exec();
     // Deliveries in flight finish (and answer) before the stores close.
     QThreadPool::globalInstance()->waitForDone();
+    // Remote deliveries under way are dropped: their recipients stay pending on disk.
+    QMetaObject::invokeMethod(runner, [runner] { runner->stop(); }, Qt::BlockingQueuedConnection);
+    submitter.setWake({});
+    queueThread.quit();
+    queueThread.wait();
     qCInfo(lcMain) << "stopped";
     return rc;
 }
