@@ -95,7 +95,7 @@ private:
                                   false);
         const Target &t = m_targets[m_targetIndex];
         SmtpClient::Options o{m_runner->m_settings.hostname, m_runner->m_settings.timeout, m_runner->m_settings.extraCas,
-                              m_tryStartTls};
+                              m_tryStartTls, m_runner->m_settings.bindAddress};
         dropClient();
         m_client = new SmtpClient(o, this);
         connect(m_client, &SmtpClient::ready, this, [this] { sendNext(); });
@@ -454,7 +454,9 @@ void QueueRunner::sendReport(const store::QueueEntry &entry, const QByteArray &b
         if (d.status.isEmpty() && reply.code >= 200)
             d.status = QStringLiteral("%1.0.0").arg(reply.code / 100);
         d.remoteMta = r.remoteMta.isEmpty() ? QString() : r.remoteMta;
-        if (reply.code > 0)
+        // Diagnostic-Code quotes a remote server; our own findings (DNS, connections,
+        // expiry) are told in words.
+        if (reply.code > 0 && !d.remoteMta.isEmpty())
             d.diagnostic = reply.toString();
         else
             d.problem = reply.text;

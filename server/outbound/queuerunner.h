@@ -48,6 +48,7 @@ struct RunnerSettings {
     int timeout = 300;
     QHostAddress nameserver;
     QList<QSslCertificate> extraCas;
+    QHostAddress bindAddress; // source address of outgoing connections (null: the system's choice)
 };
 
 class QueueRunner : public QObject {

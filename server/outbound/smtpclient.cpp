@@ -97,6 +97,10 @@ void SmtpClient::open(const QHostAddress &address, quint16 port, const QString &
     });
     m_step = Step::Connecting;
     arm();
+    // A loopback source cannot reach other hosts (a dev setup listening on 127.0.0.1).
+    if (!m_options.bindAddress.isNull() && m_options.bindAddress.protocol() == address.protocol()
+        && (!m_options.bindAddress.isLoopback() || address.isLoopback()))
+        m_socket->bind(m_options.bindAddress);
     m_socket->connectToHost(address, port);
 }
 

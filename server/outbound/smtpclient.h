@@ -51,6 +51,7 @@ public:
         int timeoutSeconds = 300;
         QList<QSslCertificate> extraCas; // trusted in addition to the system's when verifying
         bool tryStartTls = true;
+        QHostAddress bindAddress; // null: the system chooses
     };
     explicit SmtpClient(Options options, QObject *parent = nullptr);
     ~SmtpClient() override;

@@ -490,7 +490,7 @@ void SmtpSession::commitDone(const Result<void> &result)
 {
     m_state = State::Greeted;
     if (result)
-        reply(250, "2.0.0", QStringLiteral("OK, delivered"));
+        reply(250, "2.0.0", isSubmission() ? QStringLiteral("OK, accepted for delivery") : QStringLiteral("OK, delivered"));
     else
         reply(451, "4.3.0", QStringLiteral("Temporary server error, message not accepted; try again later"));
     resetTransaction();

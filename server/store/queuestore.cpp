@@ -58,7 +58,7 @@ QList<QByteArray> QueueStore::migrations()
 {
     return {
         // 1: messages and their recipients; the body stays in the message row.
-        "CREATE TABLE messages(id INTEGER PRIMARY KEY, sender TEXT NOT NULL, user TEXT NOT NULL,"
+        "CREATE TABLE messages(id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT NOT NULL, user TEXT NOT NULL,"
         " envid TEXT NOT NULL, ret TEXT NOT NULL, requiretls INTEGER NOT NULL, smtputf8 INTEGER NOT NULL,"
         " eightbit INTEGER NOT NULL, created INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB NOT NULL);"
         "CREATE TABLE recipients(id INTEGER PRIMARY KEY, message INTEGER NOT NULL REFERENCES messages(id)"

@@ -108,6 +108,11 @@ Result<outbound::RunnerSettings> queueSettings(const core::Config &c)
     s.concurrency = int(c.integer(QStringLiteral("remote_concurrency")));
     s.ratePerMinute = int(c.integer(QStringLiteral("remote_rate")));
     s.timeout = int(c.integer(QStringLiteral("remote_timeout")));
+    // Mail leaves from the address valvd listens on when that is one address (its SPF
+    // record names it), else from whatever the system picks.
+    if (const QHostAddress listen(c.value(QStringLiteral("listen_address")));
+        listen != QHostAddress::AnyIPv4 && listen != QHostAddress::AnyIPv6 && listen != QHostAddress::Any)
+        s.bindAddress = listen;
     if (const QString ns = c.value(QStringLiteral("dns_resolver")); !ns.isEmpty())
         s.nameserver = QHostAddress(ns);
     if (const QString ca = c.value(QStringLiteral("remote_tls_ca_file")); !ca.isEmpty()) {
