@@ -20,6 +20,9 @@ Implementation notes
   parallel. Only one dnsmasq can bind an address:53; a dnsmasq left over from an
   aborted run is found through the pid file this module names after the address, and
   only killed if /proc shows it is a dnsmasq started with this module's config file name.
+  When something else holds the address (another tool's dnsmasq), the next of
+  FALLBACK_ADDRESSES that is free is used instead: valvd is always told the address
+  actually served (DnsServer.address), so nothing depends on the preferred one.
 - A null MX is `mx-host=<domain>,.,0`; dnsmasq 2.90 serves it as "MX 0 ." (checked
   with a query; the raw form dns-rr=<domain>,15,000000 gives the same answer).
 - TXT values longer than 255 bytes are split into several strings by dnsmasq; a
@@ -48,6 +51,8 @@ ADDRESSES = {
     "queue_durability": "127.0.0.57",
 }
 
+FALLBACK_ADDRESSES = [f"127.0.0.{i}" for i in range(160, 200)]
+
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
@@ -65,12 +70,27 @@ class DnsServer:
     def __init__(self, workdir, address):
         self.workdir = pathlib.Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.preferred = address
         self.address = address
-        self.conf_path = self.workdir / f"valv-dnsfixture-{address}.conf"
-        self.log_path = self.workdir / f"dnsmasq-{address}.log"
-        self.pid_path = pid_file_for(address)
+        self.started = False  # once true, the address never changes
         self.proc = None
         self.records = []  # dnsmasq config lines
+
+    @property
+    def conf_path(self):
+        return self.workdir / f"valv-dnsfixture-{self.address}.conf"
+
+    @property
+    def log_path(self):
+        return self.workdir / f"dnsmasq-{self.address}.log"
+
+    @property
+    def out_path(self):
+        return self.workdir / f"dnsmasq-{self.address}.out"
+
+    @property
+    def pid_path(self):
+        return pid_file_for(self.address)
 
     # ------------------------------------------------------------------ records
 
@@ -117,11 +137,29 @@ class DnsServer:
     # ------------------------------------------------------------------ process
 
     def start(self):
-        """Write the config and (re)start dnsmasq; returns once it answers."""
+        """Write the config and (re)start dnsmasq; returns once it answers.
+
+        A restart keeps the address (valvds were told it); a first start moves to a
+        fallback address when the preferred one is held by something else."""
         self.stop()
+        candidates = [self.address] if self.started else \
+            [self.preferred] + [a for a in FALLBACK_ADDRESSES if a != self.preferred]
+        for address in candidates:
+            self.address = address
+            if self._start_on_address():
+                self.started = True
+                return self
+        raise AssertionError(f"no free address for dnsmasq among {candidates[:3]}...")
+
+    restart = start
+
+    def _start_on_address(self):
+        """True once dnsmasq answers on self.address; False if the address is taken."""
         self._kill_leftover()
         self.conf_path.write_text(self.config_text())
-        out = open(self.workdir / f"dnsmasq-{self.address}.out", "ab")
+        if self.out_path.exists():
+            self.out_path.unlink()
+        out = open(self.out_path, "ab")
         self.proc = subprocess.Popen([DNSMASQ, "-k", "-C", str(self.conf_path)],
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         out.close()
@@ -130,12 +168,14 @@ class DnsServer:
             rc = self.proc.poll()
             if rc is not None:
                 self.proc = None
-                err = (self.workdir / f"dnsmasq-{self.address}.out").read_text(errors="replace")
+                err = self.out_path.read_text(errors="replace")
+                if "Address already in use" in err:
+                    return False
                 raise AssertionError(f"dnsmasq on {self.address} exited {rc}:\n{err[-2000:]}")
             try:
                 rcode, answers = query(self.address, READY_NAME, "A", timeout=0.5)
                 if rcode == "NOERROR" and answers == ["127.0.0.1"]:
-                    return self
+                    return True
             except OSError:
                 pass
             if time.monotonic() > deadline:
@@ -143,8 +183,6 @@ class DnsServer:
                 raise AssertionError(f"dnsmasq on {self.address} did not answer within "
                                      f"{START_TIMEOUT}s")
             time.sleep(0.05)
-
-    restart = start
 
     def stop(self):
         if self.proc is None:
