@@ -182,3 +182,39 @@ def test_immediate_bounce(patient_pair, case):
         assert re.match(r"smtp\s*;", diag, re.I), diag
         assert str(code) in diag, diag
         assert ob.unfold(text.decode()) in diag, (diag, text)
+
+
+def test_queue_retry_and_delete(valv, dns):
+    """valvctl queue delete drops a message; queue retry sends one long before its turn."""
+    b = ob.make_b(valv)
+    port = ob.ReservedPort(ob.B_IP)
+    a = ob.make_a(valv)
+    # First retry only after 600 s: within the wait below only `queue retry` can send.
+    a.extra_args += ob.host_args(dns, remote_port=port.port, retry_min=600, retry_max=600,
+                                 lifetime=3600, delay_notice=0)
+    a.start()
+    keep, drop = subject_for("retried"), subject_for("deleted")
+    ob.submit(a, ALICE, ALICE_PW, ALICE, [BOB], ob.message(keep))
+    ob.submit(a, ALICE, ALICE_PW, ALICE, [BOB], ob.message(drop))
+
+    def both_tried():
+        p = pending_for(a, BOB)
+        return p if len(p) == 2 and all(rc["attempts"] >= 1 for _, rc in p) else None
+    entries = [e for e, _ in ob.wait_until("a first failed attempt for both", both_tried)]
+    shown = {e["id"]: vh.valvctl(a.datadir, "queue", "show", e["id"]).stdout for e in entries}
+    ids = {}
+    for subject in (keep, drop):
+        match = [i for i, text in shown.items() if subject in text]
+        assert len(match) == 1, (subject, shown)
+        ids[subject] = match[0]
+    vh.valvctl(a.datadir, "queue", "delete", ids[drop])
+    assert [e["id"] for e in ob.queue_list(a)] == [ids[keep]]
+
+    b.extra_args += ob.host_args(dns)
+    b.start(["--smtp-port", port.release()])
+    vh.valvctl(a.datadir, "queue", "retry", ids[keep])
+    ob.wait_for_message(b, BOB, BOB_PW, keep.encode())
+    ob.wait_until("an empty queue on A", lambda: ob.queue_list(a) == [] or None)
+    time.sleep(3)
+    assert not [m for m in ob.inbox(b, BOB, BOB_PW) if drop.encode() in m]
+    assert not ob.dsns(a, ALICE, ALICE_PW)

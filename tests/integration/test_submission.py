@@ -339,3 +339,15 @@ def test_mx_port_no_relay_no_auth(server):
         c.close()
     # Nothing for the remote address was queued (no test on this server sends there).
     assert not [rc for _, rc in ob.queue_recipients(server) if rc["address"].lower() == REMOTE]
+
+
+# --------------------------------------------------------------------------- resolver
+
+@pytest.mark.parametrize("resolver", ["::1", "fe80::1", "not-an-address"])
+def test_non_ipv4_dns_resolver_refused(valv, resolver):
+    """QDnsLookup would ask the system resolver instead of an IPv6 one: valvd must not start."""
+    srv = ob.make_host(valv, vh.HOST, ob.A_DOMAIN, {ALICE: ALICE_PW},
+                       extra_args=["--dns-resolver", resolver])
+    with pytest.raises(AssertionError, match=r"exited with [1-9]") as e:
+        srv.start()
+    assert "dns_resolver" in str(e.value), str(e.value)[-2000:]
