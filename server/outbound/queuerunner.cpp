@@ -34,7 +34,7 @@ public:
 
     void start()
     {
-        m_runner->m_resolver.resolve(m_domain, [self = QPointer(this)](Route route) {
+        m_runner->m_resolver->resolve(m_domain, [self = QPointer(this)](Route route) {
             if (self)
                 self->routed(std::move(route));
         });
@@ -58,7 +58,7 @@ private:
         case Route::Kind::Hosts:
             break;
         }
-        m_runner->m_mtaSts.policyFor(m_domain, [self = QPointer(this), hosts = route.hosts](std::optional<MtaStsPolicy> policy) {
+        m_runner->m_mtaSts->policyFor(m_domain, [self = QPointer(this), hosts = route.hosts](std::optional<MtaStsPolicy> policy) {
             if (self)
                 self->withPolicy(hosts, policy);
         });
@@ -202,12 +202,12 @@ private:
 
 QueueRunner::QueueRunner(RunnerSettings settings, Submitter *submitter, QObject *parent)
     : QObject(parent), m_settings(std::move(settings)), m_submitter(submitter), m_queue(submitter->queue()),
-      m_resolver(m_settings.nameserver, this), m_mtaSts(&m_resolver, m_settings.extraCas, m_settings.timeout, this)
+      m_resolver(new MxResolver(m_settings.nameserver, this)),
+      m_mtaSts(new MtaStsCache(m_resolver, m_settings.extraCas, m_settings.timeout, this)), m_scanTimer(new QTimer(this))
 {
     qRegisterMetaType<SmtpReply>();
     qRegisterMetaType<TransactionResult>();
-    m_scanTimer.setParent(this);
-    connect(&m_scanTimer, &QTimer::timeout, this, &QueueRunner::scan);
+    connect(m_scanTimer, &QTimer::timeout, this, &QueueRunner::scan);
 }
 
 QueueRunner::~QueueRunner() = default;
@@ -227,14 +227,14 @@ void QueueRunner::wake()
 
 void QueueRunner::start()
 {
-    m_scanTimer.start(m_settings.scanInterval * 1000);
+    m_scanTimer->start(m_settings.scanInterval * 1000);
     scan();
 }
 
 void QueueRunner::stop()
 {
     m_stopped = true;
-    m_scanTimer.stop();
+    m_scanTimer->stop();
     // Couriers go with their connections; their messages stay pending on disk.
     for (Courier *c : findChildren<Courier *>(Qt::FindDirectChildrenOnly))
         delete c;

@@ -88,9 +88,10 @@ private:
     RunnerSettings m_settings;
     Submitter *m_submitter;
     store::QueueStore *m_queue;
-    MxResolver m_resolver;
-    MtaStsCache m_mtaSts;
-    QTimer m_scanTimer;
+    // Children (heap, parent this): moveToThread() takes them along to the runner's thread.
+    MxResolver *m_resolver;
+    MtaStsCache *m_mtaSts;
+    QTimer *m_scanTimer;
     QHash<QString, DomainState> m_domains;
     QHash<qint64, int> m_busy; // message id -> parts waiting or under way
     bool m_stopped = false;
