@@ -25,6 +25,8 @@ cat <<INFO
 
   Valv is starting on loopback (data in $DATADIR).
     SMTP (MX, STARTTLS)   127.0.0.1 port 2525
+    Submission (STARTTLS) 127.0.0.1 port 1587
+    Submission (TLS)      127.0.0.1 port 1465
     IMAP (STARTTLS)       127.0.0.1 port 1143
     IMAP (implicit TLS)   127.0.0.1 port 1993
     POP3 (STLS)           127.0.0.1 port 1110
@@ -34,10 +36,14 @@ cat <<INFO
     TLS certificate       self-signed, $FINGERPRINT
                           ($DATADIR/tls/cert.pem)
   Try:  swaks --server 127.0.0.1:2525 --to demo@example.test
+        swaks --server 127.0.0.1:1465 --tls-on-connect --auth PLAIN \\
+              --auth-user demo@example.test --auth-password '$PASSWORD' \\
+              --from demo@example.test --to demo@example.test
         openssl s_client -quiet -connect 127.0.0.1:1993
         openssl s_client -quiet -connect 127.0.0.1:1995
   Stop with Ctrl-C.
 
 INFO
 exec "$BUILD/server/valvd/valvd" --datadir "$DATADIR" --listen-address 127.0.0.1 \
-    --smtp-port 2525 --imap-port 1143 --imaps-port 1993 --pop3-port 1110 --pop3s-port 1995
+    --smtp-port 2525 --submission-port 1587 --submissions-port 1465 \
+    --imap-port 1143 --imaps-port 1993 --pop3-port 1110 --pop3s-port 1995
