@@ -325,12 +325,9 @@ QJsonObject entryJson(const store::QueueEntry &e)
                        {"size", e.size}, {"recipients", rcpts}};
 }
 
-int cmdQueue(const QString &dataDir, QStringList args)
+int cmdQueue(Stores &s, const QString &dataDir, QStringList args)
 {
-    auto keys = store::KeyRing::load(dataDir);
-    if (!keys)
-        return fail(keys.error().message);
-    auto queue = store::QueueStore::open(dataDir, *keys);
+    auto queue = store::QueueStore::open(dataDir, s.keys);
     if (!queue)
         return fail(queue.error().message);
     const QString verb = args.value(0);
@@ -373,12 +370,14 @@ int cmdQueue(const QString &dataDir, QStringList args)
         auto n = (*queue)->retryNow(idOk ? id : 0);
         if (!n)
             return fail(n.error().message);
+        s.config->audit(actor(), QStringLiteral("queue retry"), args[1]);
         out(QStringLiteral("%1 recipient(s) due now; valvd tries them at its next queue scan").arg(*n));
         return 0;
     }
     if (verb == QLatin1String("delete") && args.size() == 2 && idOk) {
         if (auto r = (*queue)->remove(id); !r)
             return fail(r.error().message);
+        s.config->audit(actor(), QStringLiteral("queue delete"), args[1]);
         out(QStringLiteral("deleted: %1").arg(id));
         return 0;
     }
@@ -403,9 +402,8 @@ int run(const QStringList &argsIn)
     }
     if (command == QLatin1String("init"))
         return cmdInit(dataDir, args);
-    if (command == QLatin1String("queue"))
-        return cmdQueue(dataDir, args);
-    if (command != QLatin1String("domain") && command != QLatin1String("user") && command != QLatin1String("alias")) {
+    if (command != QLatin1String("domain") && command != QLatin1String("user") && command != QLatin1String("alias")
+        && command != QLatin1String("queue")) {
         fputs(kUsage, stderr);
         return 2;
     }
@@ -416,6 +414,8 @@ int run(const QStringList &argsIn)
         return cmdDomain(*stores, args);
     if (command == QLatin1String("user"))
         return cmdUser(*stores, dataDir, args);
+    if (command == QLatin1String("queue"))
+        return cmdQueue(*stores, dataDir, args);
     return cmdAlias(*stores, args);
 }
 
