@@ -4,7 +4,6 @@
 #include "outbound/dsn.h"
 
 #include <QLoggingCategory>
-#include <QRegularExpression>
 #include <QSslSocket>
 
 Q_LOGGING_CATEGORY(lcSmtpClient, "valv.smtpclient")
@@ -12,8 +11,6 @@ Q_LOGGING_CATEGORY(lcSmtpClient, "valv.smtpclient")
 namespace valv::outbound {
 
 namespace {
-constexpr qsizetype kMaxReplyBytes = 64 * 1024;
-
 SmtpReply localError(const QString &text) { return SmtpReply{0, QString(), text}; }
 
 // RFC 5321 §4.5.2: a line starting with "." gets one more.
@@ -36,18 +33,6 @@ QByteArray dotStuffed(const QByteArray &body)
     return out;
 }
 } // namespace
-
-QString SmtpReply::toString() const
-{
-    if (code == 0)
-        return text;
-    QString s = QString::number(code);
-    if (!enhanced.isEmpty())
-        s += u' ' + enhanced;
-    if (!text.isEmpty())
-        s += u' ' + text;
-    return s;
-}
 
 SmtpClient::SmtpClient(Options options, QObject *parent) : QObject(parent), m_options(std::move(options))
 {
@@ -138,37 +123,15 @@ void SmtpClient::quit()
 
 void SmtpClient::onReadable()
 {
-    m_in += m_socket->readAll();
-    if (m_in.size() > kMaxReplyBytes)
-        return fail(localError(QStringLiteral("%1 sent an overlong reply").arg(m_mxHost)));
-    static const QRegularExpression enhancedCode(QStringLiteral("^([245]\\.\\d{1,3}\\.\\d{1,3}) ?"));
-    qsizetype nl;
-    while (m_step != Step::Dead && (nl = m_in.indexOf('\n')) >= 0) {
-        QByteArray line = m_in.left(nl);
-        m_in.remove(0, nl + 1);
-        if (line.endsWith('\r'))
-            line.chop(1);
-        bool ok = false;
-        const int code = line.left(3).toInt(&ok);
-        if (!ok || code < 200 || code > 599 || (line.size() > 3 && line[3] != '-' && line[3] != ' '))
-            return fail(localError(QStringLiteral("%1 sent a malformed reply: %2").arg(m_mxHost, QString::fromUtf8(line.left(200)))));
-        m_replyLines.append(QString::fromUtf8(line.mid(4)));
-        if (line.size() > 3 && line[3] == '-')
-            continue;
-        SmtpReply reply{code, QString(), QString()};
-        QStringList texts;
-        for (QString t : std::as_const(m_replyLines)) {
-            const auto m = enhancedCode.match(t);
-            if (m.hasMatch() && (reply.enhanced.isEmpty() || reply.enhanced == m.captured(1))) {
-                reply.enhanced = m.captured(1);
-                t = t.mid(m.capturedLength());
-            }
-            texts.append(t);
-        }
-        reply.text = texts.join(u' ');
-        const QStringList lines = std::exchange(m_replyLines, {});
+    m_replies.feed(m_socket->readAll());
+    while (m_step != Step::Dead) {
+        ReplyParser::Event ev = m_replies.next();
+        if (ev.type == ReplyParser::Event::Type::NeedMore)
+            return;
+        if (ev.type == ReplyParser::Event::Type::Malformed)
+            return fail(localError(QStringLiteral("%1: %2").arg(m_mxHost, ev.error)));
         m_timer.stop();
-        onReply(reply, lines);
+        onReply(ev.reply, ev.lines);
     }
 }
 

@@ -17,6 +17,7 @@
 // - Body transfer: DATA with dot-stuffing; line ends are sent as stored (CRLF).
 #pragma once
 
+#include "outbound/smtpreply.h"
 #include "store/queuestore.h"
 
 #include <QHostAddress>
@@ -28,16 +29,6 @@
 class QSslSocket;
 
 namespace valv::outbound {
-
-struct SmtpReply {
-    int code = 0;            // 0: no reply (connection failed, timed out, closed)
-    QString enhanced;        // "5.1.1" when the server sent one
-    QString text;            // the reply lines joined with a space, or what went wrong locally
-    [[nodiscard]] bool positive() const { return code >= 200 && code < 400; }
-    [[nodiscard]] bool permanent() const { return code >= 500; }
-    // "550 5.1.1 No such user" (for logs, DSNs and valvctl).
-    [[nodiscard]] QString toString() const;
-};
 
 struct TransactionResult {
     QList<SmtpReply> recipients; // one per recipient sent, in order
@@ -96,8 +87,7 @@ private:
     bool m_tls = false;
     bool m_verified = false;
     QStringList m_extensions; // upper-case keywords with arguments: "SIZE 1000", "8BITMIME"
-    QByteArray m_in;
-    QStringList m_replyLines;
+    ReplyParser m_replies;
     // The transaction in progress.
     store::QueueEntry m_entry;
     QByteArray m_body;
