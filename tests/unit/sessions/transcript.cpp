@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "transcript.h"
 
+#include "core/ratelimit.h"
 #include "store/configstore.h"
 #include "store/crypto.h"
 #include "store/keyring.h"
@@ -14,6 +15,7 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThreadPool>
 
 namespace valv::test {
 
@@ -25,23 +27,6 @@ constexpr int kWaitMs = 30000;
 
 // Cheap argon2id for test users: verifyPassword reads the parameters from the hash.
 const store::Argon2Params kTestHashParams{1, 1024, 1};
-
-QString printable(const QByteArray &bytes)
-{
-    QString out;
-    for (char ch : bytes) {
-        const uchar b = uchar(ch);
-        if (b == '\r')
-            out += QLatin1String("\\r");
-        else if (b == '\n')
-            out += QLatin1String("\\n");
-        else if (b < 32 || b >= 127)
-            out += QStringLiteral("\\x%1").arg(b, 2, 16, QLatin1Char('0'));
-        else
-            out += QLatin1Char(char(b));
-    }
-    return out;
-}
 
 struct Step {
     enum class Kind { Client, ClientRaw, Server, Directive };
@@ -102,35 +87,26 @@ QByteArray joinBlock(const QList<QByteArray> &block)
     return out;
 }
 
-bool lineMatches(const QByteArray &expected, const QByteArray &actual)
-{
-    if (!expected.contains("{*}"))
-        return expected == actual;
-    QString re = QStringLiteral("\\A");
-    qsizetype pos = 0;
-    while (true) {
-        const qsizetype star = expected.indexOf("{*}", pos);
-        const QByteArray literal = expected.mid(pos, star < 0 ? -1 : star - pos);
-        re += QRegularExpression::escape(QString::fromUtf8(literal));
-        if (star < 0)
-            break;
-        re += QStringLiteral(".*");
-        pos = star + 3;
-    }
-    re += QStringLiteral("\\z");
-    return QRegularExpression(re, QRegularExpression::DotMatchesEverythingOption)
-        .match(QString::fromUtf8(actual))
-        .hasMatch();
-}
-
 class Replay {
 public:
-    Replay(QString path, bool bytewise, const SessionFactory &factory)
-        : m_path(std::move(path)), m_bytewise(bytewise), m_factory(factory)
+    Replay(QString path, bool bytewise, const SessionFactory &factory, ReplayExtension *extension)
+        : m_path(std::move(path)), m_bytewise(bytewise), m_factory(factory), m_extension(extension)
     {
     }
     ~Replay()
     {
+        // A failed replay may leave work in flight that reports back to the session.
+        if (m_session)
+            (void)waitFor([&] { return !m_session->hasAsyncWork(); });
+        m_session.reset();
+        m_sink.reset();
+        // Pool work may go on after its answer (indexing after a delivery) and uses the
+        // stores: let it finish before they go. Not waitForDone(): that also ends the
+        // pool's threads, and their cached mailbox connections would then close while
+        // the temporary dir is being removed.
+        (void)waitFor([] { return QThreadPool::globalInstance()->activeThreadCount() == 0; });
+        if (m_extension && m_extensionSetUp)
+            m_extension->tearDown();
         // Delivery in this thread caches connections per thread: let go of ours.
         if (m_opener) {
             for (const store::User &u : m_users)
@@ -198,6 +174,16 @@ private:
         m_ctx.hostname = QStringLiteral("mx.example.test");
         m_ctx.config = m_config.get();
         m_ctx.mail = m_opener.get();
+        // The failed-login counter is process-wide and keyed by the client address, which
+        // is the same in every replay: each transcript starts with a clean slate.
+        core::authFailures().clear(FakeSink().peerAddress());
+        if (m_extension) {
+            const ReplayEnv env{m_dir.path(), m_keys, m_config.get(), m_opener.get(), m_delivery.get()};
+            QString why;
+            if (!m_extension->setUp(env, &why))
+                return fail(QStringLiteral("extension setUp: ") + why);
+            m_extensionSetUp = true;
+        }
         return true;
     }
 
@@ -295,6 +281,12 @@ private:
                 m_ctx.limits.maxLineLength = int(n);
             else if (w[1] == "max-folders")
                 m_ctx.limits.maxFolders = int(n);
+            else if (w[1] == "user-send-rate")
+                m_ctx.limits.userSendRate = int(n);
+            else if (w[1] == "auth-failures-per-ip")
+                m_ctx.limits.authFailuresPerIp = int(n);
+            else if (w[1] == "auth-block-seconds")
+                m_ctx.limits.authBlockSeconds = int(n);
             else
                 return fail(QStringLiteral("unknown limit"));
         } else if (d == "no-tls") {
@@ -365,6 +357,14 @@ private:
             if (!u)
                 return fail(QStringLiteral("addUser: ") + u.error().message);
             m_users.append(*u);
+            return true;
+        }
+        if (d == "alias" && w.size() >= 3) {
+            store::Alias alias{QString::fromUtf8(w[1]), {}};
+            for (qsizetype i = 2; i < w.size(); ++i)
+                alias.targets.append(QString::fromUtf8(w[i]));
+            if (auto r = m_config->addAlias(alias); !r)
+                return fail(QStringLiteral("addAlias: ") + r.error().message);
             return true;
         }
         if (d == "domain" && w.size() == 2) {
@@ -462,6 +462,19 @@ private:
             ensureStarted();
             return true;
         }
+        if (m_extension) {
+            if (started())
+                flush();
+            QString why;
+            switch (m_extension->directive(w, s.block, started(), &why)) {
+            case ReplayExtension::Outcome::Passed:
+                return !started() || checkSink();
+            case ReplayExtension::Outcome::Failed:
+                return fail(why);
+            case ReplayExtension::Outcome::Unknown:
+                break;
+            }
+        }
         return fail(QStringLiteral("unknown directive '%1'").arg(QString::fromUtf8(s.text)));
     }
 
@@ -486,6 +499,8 @@ private:
     QString m_path;
     bool m_bytewise;
     const SessionFactory &m_factory;
+    ReplayExtension *m_extension = nullptr;
+    bool m_extensionSetUp = false;
     int m_line = 0;
     QString m_error;
 
@@ -509,6 +524,44 @@ private:
 };
 
 } // namespace
+
+QString printable(const QByteArray &bytes)
+{
+    QString out;
+    for (char ch : bytes) {
+        const uchar b = uchar(ch);
+        if (b == '\r')
+            out += QLatin1String("\\r");
+        else if (b == '\n')
+            out += QLatin1String("\\n");
+        else if (b < 32 || b >= 127)
+            out += QStringLiteral("\\x%1").arg(b, 2, 16, QLatin1Char('0'));
+        else
+            out += QLatin1Char(char(b));
+    }
+    return out;
+}
+
+bool lineMatches(const QByteArray &expected, const QByteArray &actual)
+{
+    if (!expected.contains("{*}"))
+        return expected == actual;
+    QString re = QStringLiteral("\\A");
+    qsizetype pos = 0;
+    while (true) {
+        const qsizetype star = expected.indexOf("{*}", pos);
+        const QByteArray literal = expected.mid(pos, star < 0 ? -1 : star - pos);
+        re += QRegularExpression::escape(QString::fromUtf8(literal));
+        if (star < 0)
+            break;
+        re += QStringLiteral(".*");
+        pos = star + 3;
+    }
+    re += QStringLiteral("\\z");
+    return QRegularExpression(re, QRegularExpression::DotMatchesEverythingOption)
+        .match(QString::fromUtf8(actual))
+        .hasMatch();
+}
 
 void FakeSink::write(const QByteArray &bytes)
 {
@@ -563,9 +616,10 @@ std::optional<QString> transcriptOption(const QString &path, const QByteArray &d
     return std::nullopt;
 }
 
-bool replayTranscript(const QString &path, bool bytewise, const SessionFactory &factory, QString *error)
+bool replayTranscript(const QString &path, bool bytewise, const SessionFactory &factory, QString *error,
+                      ReplayExtension *extension)
 {
-    Replay r(path, bytewise, factory);
+    Replay r(path, bytewise, factory, extension);
     return r.run(error);
 }
 

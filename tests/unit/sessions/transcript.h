@@ -14,7 +14,11 @@
 //   !user ADDRESS PASSWORD     add a local user (domain example.test exists); the
 //                              password is the rest of the line (spaces allowed)
 //   !domain NAME               add another local domain
+//   !alias SOURCE TARGET...    add an alias ("@domain" for a catch-all)
 //   !limit max-message-size N | max-recipients N | max-line-length N | max-folders N
+//          | user-send-rate N | auth-failures-per-ip N | auth-block-seconds N
+//                              (the per-IP failed-login counter of the fake peer
+//                              address starts empty in every replay)
 //   !no-tls                    the listener has no certificate (tlsAvailable = false)
 //   !implicit-tls              the connection is already encrypted (port 465/993)
 //   !plaintext-auth            allow_plaintext_auth = true
@@ -33,6 +37,8 @@
 //   !idle-timeout / !shutdown  call the session's idleTimeout() / shutdown()
 //   !new-session               end this connection (as if the client left) and open
 //                              another one to the same server
+// A ReplayExtension (see below) may add directives of its own: tst_sessions adds the
+// submission queue's (!queue, !queued, !dkim, ...).
 // A replay fails on the first mismatch, on server output nobody expected, on a write
 // after close() or between startTls() and the handshake, and on a close() the
 // transcript did not announce with !closed.
@@ -41,6 +47,7 @@
 #include "core/context.h"
 #include "core/session.h"
 #include "delivery/localdelivery.h"
+#include "store/keyring.h"
 
 #include <QByteArray>
 #include <QList>
@@ -80,6 +87,37 @@ using SessionFactory = std::function<std::unique_ptr<core::Session>(
     core::SessionSink *sink, std::shared_ptr<const core::ServerContext> ctx,
     const delivery::LocalDelivery *delivery, bool tlsAvailable)>;
 
+// What a replay built for one transcript: a temporary data dir and its stores.
+struct ReplayEnv {
+    QString dataDir;
+    store::KeyRing keys;
+    store::ConfigStore *config = nullptr;
+    store::MailStoreOpener *opener = nullptr;
+    const delivery::LocalDelivery *delivery = nullptr;
+};
+
+// Setup and directives a test brings beyond the shared ones (the submission queue).
+// One instance per replay; it must outlive the replay.
+class ReplayExtension {
+public:
+    virtual ~ReplayExtension() = default;
+    // After the stores exist, before the first line. false = fail, *error says why.
+    [[nodiscard]] virtual bool setUp(const ReplayEnv &env, QString *error) = 0;
+    enum class Outcome { Unknown, Passed, Failed };
+    // A directive the replay itself does not know: `words` split at spaces (the first is
+    // the name, without '!'), `block` its | lines. `started`: the session exists and
+    // the client's pending bytes were sent.
+    [[nodiscard]] virtual Outcome directive(const QList<QByteArray> &words, const QList<QByteArray> &block,
+                                            bool started, QString *error) = 0;
+    // The session is gone and the thread pool idle; the stores still exist.
+    virtual void tearDown() {}
+};
+
+// "{*}" in `expected` matches any run of bytes (newlines too); the rest literally.
+[[nodiscard]] bool lineMatches(const QByteArray &expected, const QByteArray &actual);
+// Bytes for error messages: CR, LF and non-ASCII escaped.
+[[nodiscard]] QString printable(const QByteArray &bytes);
+
 // Files under VALV_TEST_DATA/<proto>/, sorted.
 [[nodiscard]] QStringList transcriptFiles(const QString &proto);
 // The argument of a file-level directive such as !no-bytewise or !known-bug
@@ -89,6 +127,6 @@ using SessionFactory = std::function<std::unique_ptr<core::Session>(
 // Replays one transcript. On failure returns false and explains in *error
 // ("file:line: ..."). `bytewise` feeds every client write one byte at a time.
 [[nodiscard]] bool replayTranscript(const QString &path, bool bytewise, const SessionFactory &factory,
-                                    QString *error);
+                                    QString *error, ReplayExtension *extension = nullptr);
 
 } // namespace valv::test
