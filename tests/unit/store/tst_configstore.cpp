@@ -24,6 +24,12 @@ private slots:
     void migratesOlderSchema();
     void auditLog();
     void authenticate();
+    void dkimKeysRoundTrip();
+    void dkimKeysWrappedAtRest();
+    void dkimKeysTampered_data();
+    void dkimKeysTampered();
+    void mayUseAddress_data();
+    void mayUseAddress();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -204,6 +210,240 @@ void TestConfigStore::authenticate()
     auto unknown = m_store->authenticate("nobody@example.test", "right horse battery");
     QCOMPARE(unknown.error().code, int(ConfigError::BadCredentials)); // the same answer
     QCOMPARE(unknown.error().message, wrong.error().message);
+}
+
+namespace {
+DkimKeyRecord dkimRecord(const QString &selector, const QString &algorithm, const QByteArray &pemBody)
+{
+    // The store keeps the bytes it is given; they need not parse as a key here.
+    return {selector, algorithm,
+            "-----BEGIN PRIVATE KEY-----\n" + pemBody + "\n-----END PRIVATE KEY-----\n",
+            QStringLiteral("v=DKIM1; k=%1; p=%2").arg(algorithm, QString::fromLatin1(pemBody.toBase64()))};
+}
+
+std::unique_ptr<Database> rawConfigDb(const QString &dir, const KeyRing &keys)
+{
+    auto db = Database::open(QDir(dir).filePath("config.db"), keys.configDbKey());
+    return db.ok() ? std::move(*db) : nullptr;
+}
+
+QByteArray wrappedKey(Database &db, const QString &selector)
+{
+    Statement st = db.prepare("SELECT private_key FROM dkim_keys WHERE selector = ?");
+    st.bindText(1, selector);
+    return st.next() ? st.blob(0) : QByteArray();
+}
+} // namespace
+
+void TestConfigStore::dkimKeysRoundTrip()
+{
+    const DkimKeyRecord ed = dkimRecord("valv-ed25519", "ed25519", "MC4CAQAwBQYDK2VwBCIEIEd25519SeedBytesForTheTest0000");
+    const DkimKeyRecord rsa = dkimRecord("valv-rsa", "rsa", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7");
+    QVERIFY(m_store->addDkimKey("example.test", ed).ok());
+    QVERIFY(m_store->addDkimKey("Example.TEST", rsa).ok()); // the domain in any case
+
+    auto keys = m_store->dkimKeys("example.test");
+    QVERIFY2(keys.ok(), keys.ok() ? "" : qPrintable(keys.error().message));
+    QCOMPARE(keys->size(), 2);
+    // In the order they were added: the signer puts Ed25519 first (RFC 8463 §1).
+    QCOMPARE(keys->at(0).selector, ed.selector);
+    QCOMPARE(keys->at(0).algorithm, ed.algorithm);
+    QCOMPARE(keys->at(0).privateKeyPem, ed.privateKeyPem);
+    QCOMPARE(keys->at(0).publicTxt, ed.publicTxt);
+    QCOMPARE(keys->at(1).selector, rsa.selector);
+    QCOMPARE(keys->at(1).privateKeyPem, rsa.privateKeyPem);
+    QCOMPARE(m_store->dkimKeys("EXAMPLE.test")->size(), 2);
+
+    // Per domain: another domain has none, and may use the same selector names.
+    QVERIFY(m_store->addDomain("other.test").ok());
+    QCOMPARE(m_store->dkimKeys("other.test")->size(), 0);
+    QCOMPARE(m_store->dkimKeys("nowhere.example")->size(), 0);
+    const DkimKeyRecord otherEd = dkimRecord("valv-ed25519", "ed25519", "T3RoZXJEb21haW5LZXk=");
+    QVERIFY(m_store->addDkimKey("other.test", otherEd).ok());
+    QCOMPARE(m_store->dkimKeys("other.test")->first().privateKeyPem, otherEd.privateKeyPem);
+    QCOMPARE(m_store->dkimKeys("example.test")->first().privateKeyPem, ed.privateKeyPem);
+
+    // One selector per domain; only local domains.
+    QCOMPARE(m_store->addDkimKey("example.test", ed).error().code, int(ConfigError::Exists));
+    QCOMPARE(m_store->addDkimKey("nowhere.example", ed).error().code, int(ConfigError::NoSuchDomain));
+
+    // Kept across a restart.
+    m_store.reset();
+    auto reopened = ConfigStore::open(m_dir->path(), m_keys);
+    QVERIFY(reopened.ok());
+    m_store = std::move(*reopened);
+    keys = m_store->dkimKeys("example.test");
+    QVERIFY(keys.ok());
+    QCOMPARE(keys->size(), 2);
+    QCOMPARE(keys->at(0).privateKeyPem, ed.privateKeyPem);
+    QCOMPARE(keys->at(1).privateKeyPem, rsa.privateKeyPem);
+    QCOMPARE(keys->at(1).publicTxt, rsa.publicTxt);
+}
+
+void TestConfigStore::dkimKeysWrappedAtRest()
+{
+    // config.db is encrypted as a whole; the private keys are wrapped once more, so a
+    // database handle alone (valvctl, a backup restored elsewhere) does not give them.
+    const DkimKeyRecord rsa = dkimRecord("valv-rsa", "rsa", "UGxhaW50ZXh0UHJpdmF0ZUtleU1hcmtlcg==");
+    QVERIFY(m_store->addDkimKey("example.test", rsa).ok());
+    auto db = rawConfigDb(m_dir->path(), m_keys);
+    QVERIFY(db);
+    const QByteArray stored = wrappedKey(*db, "valv-rsa");
+    QVERIFY(!stored.isEmpty());
+    QVERIFY(!stored.contains("BEGIN PRIVATE KEY"));
+    QVERIFY(!stored.contains("UGxhaW50ZXh0UHJpdmF0ZUtleU1hcmtlcg"));
+    QVERIFY(stored.size() > rsa.privateKeyPem.size()); // nonce and tag
+    // The same key added for another domain wraps to other bytes.
+    QVERIFY(m_store->addDomain("other.test").ok());
+    QVERIFY(m_store->addDkimKey("other.test", dkimRecord("valv-rsa2", "rsa", "UGxhaW50ZXh0UHJpdmF0ZUtleU1hcmtlcg==")).ok());
+    QVERIFY(wrappedKey(*db, "valv-rsa2") != stored);
+}
+
+void TestConfigStore::dkimKeysTampered_data()
+{
+    QTest::addColumn<QString>("how");
+    QTest::newRow("a flipped byte") << "flip";
+    QTest::newRow("truncated") << "truncate";
+    QTest::newRow("moved to another domain") << "move";
+    QTest::newRow("selector renamed") << "rename";
+    QTest::newRow("copied from another server's key ring") << "foreign";
+    QTest::newRow("another key's wrapped bytes") << "swap";
+}
+
+void TestConfigStore::dkimKeysTampered()
+{
+    // The wrapping binds each key to its domain and selector and to this key ring: a
+    // row changed or moved in config.db fails to unwrap (never a wrong key silently).
+    QFETCH(QString, how);
+    QVERIFY(m_store->addDomain("other.test").ok());
+    QVERIFY(m_store->addDkimKey("example.test", dkimRecord("valv-rsa", "rsa", "RXhhbXBsZVRlc3RLZXk=")).ok());
+    QVERIFY(m_store->addDkimKey("other.test", dkimRecord("other-rsa", "rsa", "T3RoZXJUZXN0S2V5")).ok());
+    QVERIFY(m_store->dkimKeys("example.test").ok());
+    auto db = rawConfigDb(m_dir->path(), m_keys);
+    QVERIFY(db);
+    QString victimDomain = "example.test";
+    auto setBlob = [&](const QByteArray &blob) {
+        Statement st = db->prepare("UPDATE dkim_keys SET private_key = ? WHERE selector = 'valv-rsa'");
+        st.bind(1, blob);
+        QVERIFY(st.exec().ok());
+    };
+    const QByteArray original = wrappedKey(*db, "valv-rsa");
+    if (how == "flip") {
+        QByteArray b = original;
+        b[b.size() / 2] = char(b[b.size() / 2] ^ 0x01);
+        setBlob(b);
+    } else if (how == "truncate") {
+        setBlob(original.left(original.size() - 1));
+    } else if (how == "move") {
+        QVERIFY(db->exec("UPDATE dkim_keys SET domain_id = (SELECT id FROM domains WHERE name = 'other.test')"
+                         " WHERE selector = 'valv-rsa'").ok());
+        victimDomain = "other.test";
+        QCOMPARE(m_store->dkimKeys("example.test")->size(), 0);
+    } else if (how == "rename") {
+        QVERIFY(db->exec("UPDATE dkim_keys SET selector = 'valv-rsa-2' WHERE selector = 'valv-rsa'").ok());
+    } else if (how == "foreign") {
+        // The same domain and selector on another server (another master key).
+        QTemporaryDir otherDir;
+        const KeyRing otherKeys = KeyRing::fromMasterKey(QByteArray(32, 'f'));
+        auto other = ConfigStore::open(otherDir.path(), otherKeys, true);
+        QVERIFY(other.ok());
+        QVERIFY((*other)->addDomain("example.test").ok());
+        QVERIFY((*other)->addDkimKey("example.test", dkimRecord("valv-rsa", "rsa", "Rm9yZWlnbktleQ==")).ok());
+        auto otherDb = rawConfigDb(otherDir.path(), otherKeys);
+        QVERIFY(otherDb);
+        const QByteArray foreign = wrappedKey(*otherDb, "valv-rsa");
+        QVERIFY(!foreign.isEmpty());
+        setBlob(foreign);
+    } else if (how == "swap") {
+        setBlob(wrappedKey(*db, "other-rsa"));
+    }
+    auto keys = m_store->dkimKeys(victimDomain);
+    QVERIFY2(!keys.ok(), "a tampered key was returned");
+    QCOMPARE(keys.error().code, int(ConfigError::Crypto));
+    // Other domains' keys are unaffected.
+    if (victimDomain != "other.test" && how != "swap")
+        QCOMPARE(m_store->dkimKeys("other.test")->size(), 1);
+}
+
+void TestConfigStore::mayUseAddress_data()
+{
+    QTest::addColumn<QString>("user");
+    QTest::addColumn<QString>("address");
+    QTest::addColumn<bool>("allowed");
+    // Aliases (see mayUseAddress()): sales -> alice, team -> alice+bob, press -> sales,
+    // info -> bob, @example.test (catch-all) -> alice; postmaster@example.test -> alice
+    // (the domain's first mailbox, automatically).
+    QTest::newRow("own address") << "alice@example.test" << "alice@example.test" << true;
+    QTest::newRow("own, domain in upper case") << "alice@example.test" << "alice@EXAMPLE.TEST" << true;
+    QTest::newRow("own, local part in other case") << "alice@example.test" << "Alice@example.test" << true;
+    QTest::newRow("own, surrounding space") << "alice@example.test" << " alice@example.test " << true;
+    QTest::newRow("subaddress") << "alice@example.test" << "alice+lists@example.test" << true;
+    QTest::newRow("subaddress, domain case") << "alice@example.test" << "alice+x@Example.Test" << true;
+    QTest::newRow("subaddress, empty tag") << "alice@example.test" << "alice+@example.test" << true;
+    QTest::newRow("subaddress with two +") << "alice@example.test" << "alice+a+b@example.test" << true;
+    QTest::newRow("alias to the user") << "alice@example.test" << "sales@example.test" << true;
+    QTest::newRow("alias, other case") << "alice@example.test" << "SALES@Example.test" << true;
+    QTest::newRow("alias subaddress") << "alice@example.test" << "sales+q3@example.test" << true;
+    QTest::newRow("alias of an alias") << "alice@example.test" << "press@example.test" << true;
+    QTest::newRow("alias to a group with the user") << "alice@example.test" << "team@example.test" << true;
+    QTest::newRow("same group alias, other member") << "bob@example.test" << "team@example.test" << true;
+    QTest::newRow("automatic postmaster alias") << "alice@example.test" << "postmaster@example.test" << true;
+    QTest::newRow("postmaster, not the first mailbox") << "bob@example.test" << "postmaster@example.test" << false;
+    QTest::newRow("alias to someone else") << "alice@example.test" << "info@example.test" << false;
+    QTest::newRow("alias to the user, asked by another") << "bob@example.test" << "sales@example.test" << false;
+    QTest::newRow("catch-all") << "alice@example.test" << "anything@example.test" << false;
+    QTest::newRow("catch-all, subaddress") << "alice@example.test" << "anything+x@example.test" << false;
+    QTest::newRow("another user") << "alice@example.test" << "bob@example.test" << false;
+    QTest::newRow("another user, domain case") << "alice@example.test" << "bob@EXAMPLE.test" << false;
+    QTest::newRow("another user's subaddress") << "alice@example.test" << "bob+alice@example.test" << false;
+    QTest::newRow("tag that names the user") << "bob@example.test" << "alice+bob@example.test" << false;
+    QTest::newRow("same local part, other local domain") << "alice@example.test" << "alice@other.test" << false;
+    QTest::newRow("same local part, remote domain") << "alice@example.test" << "alice@example.com" << false;
+    QTest::newRow("user of the other domain") << "carol@other.test" << "carol@other.test" << true;
+    QTest::newRow("other domain's user, alias here") << "carol@other.test" << "sales@example.test" << false;
+    QTest::newRow("malformed: empty") << "alice@example.test" << "" << false;
+    QTest::newRow("malformed: no @") << "alice@example.test" << "alice" << false;
+    QTest::newRow("malformed: no domain") << "alice@example.test" << "alice@" << false;
+    QTest::newRow("malformed: only @") << "alice@example.test" << "@" << false;
+    QTest::newRow("malformed: two @") << "alice@example.test" << "alice@@example.test" << false;
+    QTest::newRow("malformed: space inside") << "alice@example.test" << "ali ce@example.test" << false;
+    QTest::newRow("malformed: angle brackets") << "alice@example.test" << "<alice@example.test>" << false;
+    QTest::newRow("malformed: CRLF") << "alice@example.test" << "alice@example.test\r\nBcc: x@y" << false;
+    QTest::newRow("malformed: catch-all source") << "alice@example.test" << "@example.test" << false;
+    // A user whose own address holds a '+' (not a subaddress of anyone here).
+    QTest::newRow("own address with +") << "dev+ops@example.test" << "dev+ops@example.test" << true;
+    QTest::newRow("own address with +, base part") << "dev+ops@example.test" << "dev@example.test" << false;
+}
+
+void TestConfigStore::mayUseAddress()
+{
+    QFETCH(QString, user);
+    QFETCH(QString, address);
+    QFETCH(bool, allowed);
+    QVERIFY(m_store->addDomain("other.test").ok());
+    QVERIFY(m_store->addUser("alice@example.test", "h").ok());
+    QVERIFY(m_store->addUser("bob@example.test", "h").ok());
+    QVERIFY(m_store->addUser("carol@other.test", "h").ok());
+    QVERIFY(m_store->addUser("dev+ops@example.test", "h").ok());
+    QVERIFY(m_store->addAlias({"sales@example.test", {"alice@example.test"}}).ok());
+    QVERIFY(m_store->addAlias({"team@example.test", {"alice@example.test", "bob@example.test"}}).ok());
+    QVERIFY(m_store->addAlias({"press@example.test", {"sales@example.test"}}).ok());
+    QVERIFY(m_store->addAlias({"info@example.test", {"bob@example.test"}}).ok());
+    QVERIFY(m_store->addAlias({"@example.test", {"alice@example.test"}}).ok());
+    auto u = m_store->user(user);
+    QVERIFY(u.ok());
+    auto may = m_store->mayUseAddress(*u, address);
+    QVERIFY2(may.ok(), may.ok() ? "" : qPrintable(may.error().message));
+    // Known server bugs (rows fail until fixed; an unexpected pass is reported).
+    QEXPECT_FAIL("malformed: catch-all source",
+                 "known server bug: normaliseAddress(\"@example.test\") is not empty and the alias lookup finds the "
+                 "catch-all row itself, so mayUseAddress returns true",
+                 Continue);
+    QEXPECT_FAIL("own address with +",
+                 "known server bug: mayUseAddress strips \"+...\" before comparing with the user's own address, "
+                 "so a user whose address holds '+' may not send as itself",
+                 Continue);
+    QCOMPARE(*may, allowed);
 }
 
 QTEST_GUILESS_MAIN(TestConfigStore)
