@@ -26,7 +26,9 @@ QString Submitter::signingDomain(const Submission &s) const
 Result<void> Submitter::submit(const Submission &s)
 {
     if (!s.local.isEmpty()) {
-        if (auto r = m_local->deliver(s.message, s.local); !r)
+        // RFC 5321 §4.4: the final delivery records the envelope sender.
+        const QByteArray returnPath = "Return-Path: <" + s.sender.toUtf8() + ">\r\n";
+        if (auto r = m_local->deliver(returnPath + s.message, s.local); !r)
             return r;
     }
     if (s.remote.isEmpty())

@@ -10,6 +10,7 @@
 
 #include <QLocale>
 #include <QLoggingCategory>
+#include <QScopeGuard>
 
 Q_LOGGING_CATEGORY(lcSmtp, "valv.smtp")
 
@@ -161,6 +162,11 @@ void SmtpSession::process()
             (void)countError();
             break;
         case ReceiverEvent::Type::LineTooLong:
+            if (m_sasl != Sasl::None) { // RFC 4954 §4: the exchange ends with the error
+                m_sasl = Sasl::None;
+                m_saslUser.clear();
+                m_receiver.setAuthMode(false);
+            }
             reply(500, "5.5.6", QStringLiteral("Line too long"));
             (void)countError();
             break;
@@ -291,6 +297,15 @@ void SmtpSession::onMail(const Command &cmd)
         closeWith(421, "4.7.0", QStringLiteral("Too many messages in one session; reconnect"));
         return;
     }
+    // Submission parameters (RET, ENVID, REQUIRETLS, BODY) count only for an accepted MAIL.
+    auto forgetUnlessAccepted = qScopeGuard([this] {
+        if (m_state != State::InMail) {
+            m_ret.clear();
+            m_envid.clear();
+            m_requireTls = false;
+            m_eightBit = false;
+        }
+    });
     bool utf8 = false;
     for (const auto &[key, value] : cmd.params) {
         if (!m_esmtp) {

@@ -439,15 +439,18 @@ Result<QList<DkimKeyRecord>> ConfigStore::dkimKeys(const QString &domain)
 Result<bool> ConfigStore::mayUseAddress(const User &user, const QString &address)
 {
     QString a = normaliseAddress(address);
-    if (a.isEmpty())
+    if (a.isEmpty() || a.startsWith(u'@')) // "@domain" is a catch-all's source, not an address
         return false;
+    if (a.compare(user.address, Qt::CaseInsensitive) == 0)
+        return true;
     // Subaddresses (RFC 5233: user+tag@) belong to the user.
     const qsizetype plus = a.indexOf(u'+');
     const qsizetype at = a.lastIndexOf(u'@');
-    if (plus > 0 && plus < at)
+    if (plus > 0 && plus < at) {
         a = a.left(plus) + a.mid(at);
-    if (a.compare(user.address, Qt::CaseInsensitive) == 0)
-        return true;
+        if (a.compare(user.address, Qt::CaseInsensitive) == 0)
+            return true;
+    }
     QMutexLocker lock(&m_mutex);
     Statement st = m_db->prepare("SELECT 1 FROM aliases WHERE source = ?");
     st.bindText(1, a);

@@ -434,15 +434,6 @@ void TestConfigStore::mayUseAddress()
     QVERIFY(u.ok());
     auto may = m_store->mayUseAddress(*u, address);
     QVERIFY2(may.ok(), may.ok() ? "" : qPrintable(may.error().message));
-    // Known server bugs (rows fail until fixed; an unexpected pass is reported).
-    QEXPECT_FAIL("malformed: catch-all source",
-                 "known server bug: normaliseAddress(\"@example.test\") is not empty and the alias lookup finds the "
-                 "catch-all row itself, so mayUseAddress returns true",
-                 Continue);
-    QEXPECT_FAIL("own address with +",
-                 "known server bug: mayUseAddress strips \"+...\" before comparing with the user's own address, "
-                 "so a user whose address holds '+' may not send as itself",
-                 Continue);
     QCOMPARE(*may, allowed);
 }
 
