@@ -17,19 +17,35 @@ message is there (end-to-end time):
                            IMAP STATUS INBOX (MESSAGES) summed over a fresh
                            login of every recipient (--password; STARTTLS if
                            the server disables LOGIN in the clear)
+  --poll-imap PORT         for mail that another server delivers later (relay
+                           benchmarks): one IMAP session per recipient on
+                           --count-host, logged in before the clock starts,
+                           polls STATUS INBOX (MESSAGES) until every recipient
+                           has its messages; then verified by fresh logins
+                           (--password), which must count exactly as many
+  --count-sink FILE        the same for Postfix's smtp-sink run with -c and its
+                           stdout in FILE: polls the last "mesg=N" counter
+
+Submission (MSA) sessions: --starttls sends STARTTLS after the first EHLO and
+EHLOs again inside TLS (certificate not verified: loopback test servers);
+--auth-user/--auth-password then AUTH PLAIN.  All of that happens before the
+clock starts, like the EHLO.
 
 Prints one JSON object (also written to --json) with the results.  Exits 1
 if any message was refused or the store never reached the expected count.
-Connects only to the --host given, which must be a loopback address.
+Connects only to the --host given (and --count-host), which must be loopback
+addresses.
 """
 
 import argparse
 import asyncio
+import base64
 import email.utils
 import imaplib
 import ipaddress
 import json
 import os
+import re
 import ssl
 import sys
 import time
@@ -100,6 +116,7 @@ class Load:
         self.latencies = []
         self.errors = []
         self.accepted = 0
+        self.accepted_per_rcpt = {}
         self.last_accept = None
         self.messages = []
         run_tag = f"{os.getpid()}-{int(time.time())}"
@@ -114,7 +131,23 @@ class Load:
         try:
             await expect(reader, 220, "greeting")
             writer.write(f"EHLO load{sid}.bench.test\r\n".encode())
-            await expect(reader, 250, "EHLO")
+            ehlo = await expect(reader, 250, "EHLO")
+            if a.starttls:
+                if "STARTTLS" not in ehlo.upper():
+                    raise SmtpError(f"no STARTTLS offered: {ehlo!r}")
+                writer.write(b"STARTTLS\r\n")
+                await expect(reader, 220, "STARTTLS")
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                await writer.start_tls(ctx)
+                writer.write(f"EHLO load{sid}.bench.test\r\n".encode())
+                await expect(reader, 250, "EHLO after STARTTLS")
+            if a.auth_user:
+                token = base64.b64encode(
+                    b"\0" + a.auth_user.encode() + b"\0" + a.auth_password.encode())
+                writer.write(b"AUTH PLAIN " + token + b"\r\n")
+                await expect(reader, 235, "AUTH PLAIN")
             ready()
             await go.wait()
             while True:
@@ -143,6 +176,7 @@ class Load:
                 t1 = time.perf_counter()
                 self.latencies.append(t1 - t0)
                 self.accepted += 1
+                self.accepted_per_rcpt[rcpt] = self.accepted_per_rcpt.get(rcpt, 0) + 1
                 self.last_accept = t1
             writer.write(b"QUIT\r\n")
             await writer.drain()
@@ -234,6 +268,42 @@ class ImapCounter:
         return total
 
 
+class ImapPoller:
+    """Polls STATUS INBOX (MESSAGES) over one session per recipient, logged
+    in once (before the clock starts).  STATUS on a mailbox that is not
+    selected reports its current state (RFC 9051 6.3.11)."""
+
+    def __init__(self, counter):
+        self.sessions = {u: counter._connect(u) for u in counter.users}
+
+    def count_user(self, user):
+        typ, data = self.sessions[user].status("INBOX", "(MESSAGES)")
+        if typ != "OK":
+            raise RuntimeError(f"STATUS failed for {user}: {data!r}")
+        text = data[0].decode() if isinstance(data[0], bytes) else str(data[0])
+        return int(text.rsplit("MESSAGES", 1)[1].strip(" )"))
+
+    def close(self):
+        for c in self.sessions.values():
+            try:
+                c.logout()
+            except Exception:
+                pass
+
+
+def count_sink(path):
+    """The last mesg=N that smtp-sink -c wrote (counters end in CR)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 256))
+            tail = f.read().decode("latin-1")
+    except FileNotFoundError:
+        return 0
+    found = re.findall(r"mesg=(\d+)", tail)
+    return int(found[-1]) if found else 0
+
+
 def percentile(sorted_values, p):
     """Nearest-rank percentile."""
     if not sorted_values:
@@ -255,7 +325,14 @@ def main():
                     help="comma-separated recipients, used round-robin")
     ap.add_argument("--count-maildir", metavar="ROOT")
     ap.add_argument("--count-imap", type=int, metavar="PORT")
-    ap.add_argument("--password", default="")
+    ap.add_argument("--poll-imap", type=int, metavar="PORT")
+    ap.add_argument("--count-sink", metavar="FILE")
+    ap.add_argument("--count-host", metavar="ADDR",
+                    help="IMAP server of --count-imap/--poll-imap (default: --host)")
+    ap.add_argument("--password", default="", help="IMAP password of the recipients")
+    ap.add_argument("--starttls", action="store_true")
+    ap.add_argument("--auth-user", default="")
+    ap.add_argument("--auth-password", default="")
     ap.add_argument("--e2e-timeout", type=float, default=600.0)
     ap.add_argument("--poll-interval", type=float, default=0.02)
     ap.add_argument("--label", default="")
@@ -265,13 +342,24 @@ def main():
 
     if not ipaddress.ip_address(args.host).is_loopback:
         raise SystemExit(f"refusing non-loopback host {args.host}")
+    count_host = args.count_host or args.host
+    if not ipaddress.ip_address(count_host).is_loopback:
+        raise SystemExit(f"refusing non-loopback host {count_host}")
 
     counter = None
+    poller = None
+    if args.poll_imap:
+        verifier = ImapCounter(count_host, args.poll_imap, args.rcpt, args.password)
+        poller = ImapPoller(verifier)
+        baseline_per_rcpt = {u: poller.count_user(u) for u in args.rcpt}
+    elif args.count_sink:
+        sink_file = args.count_sink
+        counter = lambda: count_sink(sink_file)
     if args.count_maildir:
         root = args.count_maildir
         counter = lambda: count_maildir(root)
     elif args.count_imap:
-        imap = ImapCounter(args.host, args.count_imap, args.rcpt, args.password)
+        imap = ImapCounter(count_host, args.count_imap, args.rcpt, args.password)
         counter = imap.count
     baseline = counter() if counter else 0
 
@@ -299,7 +387,34 @@ def main():
             "p99_ms": percentile(lat, 99) * 1000,
             "max_ms": lat[-1] * 1000,
         })
-    if counter and load.accepted and args.count_maildir:
+    if poller and load.accepted:
+        # relayed mail arrives later: poll every recipient that still lacks some
+        want = {u: baseline_per_rcpt[u] + load.accepted_per_rcpt.get(u, 0) for u in args.rcpt}
+        pending = set(args.rcpt)
+        deadline = time.perf_counter() + args.e2e_timeout
+        polls = 0
+        while True:
+            for u in sorted(pending):
+                if poller.count_user(u) >= want[u]:
+                    pending.discard(u)
+            polls += 1
+            if not pending or time.perf_counter() >= deadline:
+                break
+            time.sleep(args.poll_interval)
+        t_e2e = time.perf_counter()
+        poller.close()
+        # untimed: fresh logins must count exactly what was accepted (no loss, no duplicates)
+        stored = verifier.count() - sum(baseline_per_rcpt.values())
+        result.update({"e2e_method": "IMAP STATUS polled; verified by fresh logins",
+                       "stored": stored, "e2e_polls": polls})
+        if not pending:
+            result["e2e_elapsed_s"] = t_e2e - load.t_start
+            result["e2e_rate"] = load.accepted / (t_e2e - load.t_start)
+        else:
+            result["e2e_elapsed_s"] = result["e2e_rate"] = None
+        if pending or stored != load.accepted:
+            ok = False
+    elif counter and load.accepted and (args.count_maildir or args.count_sink):
         # the store fills asynchronously: poll it until it holds everything
         want = baseline + load.accepted
         deadline = time.perf_counter() + args.e2e_timeout
@@ -310,8 +425,11 @@ def main():
             seen = counter()
             polls += 1
         t_e2e = time.perf_counter()
-        result.update({"e2e_method": "maildir file count, polled",
+        result.update({"e2e_method": "maildir file count, polled" if args.count_maildir
+                       else "smtp-sink message counter, polled",
                        "stored": seen - baseline, "e2e_polls": polls})
+        if args.count_sink and seen > want:
+            ok = False          # more than was accepted: duplicates
         if seen >= want:
             result["e2e_elapsed_s"] = t_e2e - load.t_start
             result["e2e_rate"] = load.accepted / (t_e2e - load.t_start)
