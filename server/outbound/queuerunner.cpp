@@ -225,6 +225,42 @@ void QueueRunner::wake()
     }, Qt::QueuedConnection);
 }
 
+void QueueRunner::accept(const store::QueueEntry &entry)
+{
+    QMetaObject::invokeMethod(this, [this, entry] {
+        if (m_stopped)
+            return;
+        QStringList touched;
+        if (take(entry, &touched)) {
+            for (const QString &d : touched)
+                pump(d);
+        }
+    }, Qt::QueuedConnection);
+}
+
+bool QueueRunner::take(const store::QueueEntry &e, QStringList *touched)
+{
+    if (m_busy.contains(e.id))
+        return false;
+    QHash<QString, store::QueueEntry> parts;
+    for (const store::QueueRecipient &r : e.recipients) {
+        auto it = parts.find(r.domain);
+        if (it == parts.end()) {
+            store::QueueEntry part = e;
+            part.recipients.clear();
+            it = parts.insert(r.domain, part);
+        }
+        it->recipients.append(r);
+    }
+    for (auto it = parts.cbegin(); it != parts.cend(); ++it) {
+        m_domains[it.key()].waiting.append(it.value());
+        ++m_busy[e.id];
+        if (!touched->contains(it.key()))
+            touched->append(it.key());
+    }
+    return true;
+}
+
 void QueueRunner::start()
 {
     m_scanTimer->start(m_settings.scanInterval * 1000);
@@ -252,24 +288,8 @@ void QueueRunner::scan()
         return;
     }
     QStringList touched;
-    for (const store::QueueEntry &e : *due) {
-        QHash<QString, store::QueueEntry> parts;
-        for (const store::QueueRecipient &r : e.recipients) {
-            auto it = parts.find(r.domain);
-            if (it == parts.end()) {
-                store::QueueEntry part = e;
-                part.recipients.clear();
-                it = parts.insert(r.domain, part);
-            }
-            it->recipients.append(r);
-        }
-        for (auto it = parts.cbegin(); it != parts.cend(); ++it) {
-            m_domains[it.key()].waiting.append(it.value());
-            ++m_busy[e.id];
-            if (!touched.contains(it.key()))
-                touched.append(it.key());
-        }
-    }
+    for (const store::QueueEntry &e : *due)
+        (void)take(e, &touched);
     for (const QString &d : touched)
         pump(d);
     // A full batch: more may be due right away.
@@ -322,11 +342,13 @@ void QueueRunner::courierDone(const QString &domain)
     pump(domain);
 }
 
-void QueueRunner::release(const store::QueueEntry &entry)
+void QueueRunner::release(const store::QueueEntry &entry, bool purged)
 {
     auto it = m_busy.find(entry.id);
     if (it != m_busy.end() && --*it <= 0) {
         m_busy.erase(it);
+        if (purged)
+            return;
         if (auto r = m_queue->purgeIfFinished(entry.id); !r)
             qCWarning(lcQueue).noquote() << "queue purge failed:" << r.error().message;
     }
@@ -395,9 +417,17 @@ void QueueRunner::record(const store::QueueEntry &entry, const QByteArray &bodyI
             }
         }
     }
+    // The common case, everything delivered in the message's last part: one transaction
+    // records it and removes the message.
+    const bool allDelivered = delivered.size() == entry.recipients.size();
+    const bool lastPart = m_busy.value(entry.id) <= 1;
+    bool purged = false;
     if (!delivered.isEmpty()) {
-        if (auto x = m_queue->setDelivered(delivered, remoteMta, replies.value(0).toString()); !x)
+        const qint64 purge = allDelivered && lastPart ? entry.id : 0;
+        if (auto x = m_queue->setDelivered(delivered, remoteMta, replies.value(0).toString(), purge); !x)
             qCWarning(lcQueue).noquote() << "queue update failed:" << x.error().message;
+        else
+            purged = purge != 0;
     }
     if (!relayed.isEmpty())
         sendReport(entry, loadBody(), relayed, relayedReplies, kRelayed);
@@ -421,7 +451,7 @@ void QueueRunner::record(const store::QueueEntry &entry, const QByteArray &bodyI
         if (auto x = m_queue->setDelayNotified(ids); !x)
             qCWarning(lcQueue).noquote() << "queue update failed:" << x.error().message;
     }
-    release(entry);
+    release(entry, purged);
 }
 
 void QueueRunner::sendReport(const store::QueueEntry &entry, const QByteArray &body, const QList<store::QueueRecipient> &rcpts,

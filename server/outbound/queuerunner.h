@@ -59,6 +59,8 @@ public:
 
     // Thread-safe: scan soon.
     void wake();
+    // Thread-safe: a message just queued, to deliver now (no store scan needed).
+    void accept(const store::QueueEntry &entry);
     // On the runner's thread (invoke queued): start scanning / abort every connection.
     void start();
     void stop();
@@ -71,6 +73,9 @@ private:
         QList<qint64> sendTimes;          // for remote_rate
     };
     void scan();
+    // Splits a due entry per destination domain into the domains' waiting lists; false if
+    // the message is already in hand.
+    bool take(const store::QueueEntry &entry, QStringList *touched);
     void pump(const QString &domain);
     [[nodiscard]] std::optional<store::QueueEntry> takeWork(const QString &domain);
     [[nodiscard]] bool rateAllows(DomainState &d);
@@ -80,7 +85,9 @@ private:
                 const QString &remoteMta, bool remoteHasDsn);
     // Every recipient of `entry` got `reply` (route or connection failure).
     void recordAll(const store::QueueEntry &entry, const SmtpReply &reply, const QString &remoteMta);
-    void release(const store::QueueEntry &entry);
+    // The runner is done with one part of `entry`; after the last, the message row goes
+    // unless `purged` says that happened already.
+    void release(const store::QueueEntry &entry, bool purged = false);
     void sendReport(const store::QueueEntry &entry, const QByteArray &body, const QList<store::QueueRecipient> &rcpts,
                     const QList<SmtpReply> &replies, int action);
     [[nodiscard]] qint64 backoff(int attempts) const;

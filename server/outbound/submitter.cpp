@@ -51,11 +51,12 @@ Result<void> Submitter::submit(const Submission &s)
     e.eightBit = s.eightBit;
     e.created = now;
     e.recipients = s.remote;
-    auto id = m_queue->enqueue(e, body);
+    store::QueueEntry stored;
+    auto id = m_queue->enqueue(e, body, &stored);
     if (!id)
         return id.error();
-    if (m_wake)
-        m_wake();
+    if (m_queued)
+        m_queued(stored);
     return {};
 }
 

@@ -41,8 +41,9 @@ public:
     Submitter(store::QueueStore *queue, const delivery::LocalDelivery *local, store::ConfigStore *config)
         : m_queue(queue), m_local(local), m_config(config), m_signer(config) {}
 
-    // Called (on any thread) after something was queued: wakes the queue runner.
-    void setWake(std::function<void()> wake) { m_wake = std::move(wake); }
+    // Called (on the submitting thread) with each entry as queued: the queue runner takes
+    // it from there without scanning the store.
+    void setQueued(std::function<void(const store::QueueEntry &)> queued) { m_queued = std::move(queued); }
 
     [[nodiscard]] Result<void> submit(const Submission &s);
     // Runs submit() on the thread pool; `done` runs on `context`'s thread.
@@ -59,7 +60,7 @@ private:
     const delivery::LocalDelivery *m_local;
     store::ConfigStore *m_config;
     DomainSigner m_signer;
-    std::function<void()> m_wake;
+    std::function<void(const store::QueueEntry &)> m_queued;
 };
 
 } // namespace valv::outbound

@@ -88,7 +88,7 @@ Result<std::unique_ptr<QueueStore>> QueueStore::open(const QString &dataDir, con
     return s;
 }
 
-Result<qint64> QueueStore::enqueue(const QueueEntry &entry, const QByteArray &body)
+Result<qint64> QueueStore::enqueue(const QueueEntry &entry, const QByteArray &body, QueueEntry *stored)
 {
     QMutexLocker lock(&m_mutex);
     Transaction txn(*m_db);
@@ -102,6 +102,7 @@ Result<qint64> QueueStore::enqueue(const QueueEntry &entry, const QByteArray &bo
     if (auto r = st.exec(); !r)
         return dbError(r.error());
     const qint64 id = m_db->lastInsertId();
+    QList<qint64> ids;
     Statement rc = m_db->prepare("INSERT INTO recipients(message, address, domain, notify, orcpt, state, attempts,"
                                   " next_attempt, last_error, remote_mta, delay_notified)"
                                   " VALUES(?, ?, ?, ?, ?, 0, 0, ?, '', '', 0)");
@@ -111,9 +112,21 @@ Result<qint64> QueueStore::enqueue(const QueueEntry &entry, const QByteArray &bo
         if (auto x = rc.exec(); !x)
             return dbError(x.error());
         rc.reset();
+        if (stored)
+            ids.append(m_db->lastInsertId());
     }
     if (auto c = txn.commit(); !c)
         return dbError(c.error());
+    if (stored) {
+        *stored = entry;
+        stored->id = id;
+        stored->size = body.size();
+        for (qsizetype i = 0; i < stored->recipients.size(); ++i) {
+            QueueRecipient &r = stored->recipients[i];
+            r = QueueRecipient{ids[i], r.address, r.domain.toLower(), r.notify, r.orcpt, RecipientState::Pending, 0,
+                               entry.created, QString(), QString(), false};
+        }
+    }
     return id;
 }
 
@@ -227,7 +240,7 @@ Result<qint64> QueueStore::pendingCount()
 }
 
 Result<void> QueueStore::updateRecipients(const QByteArray &sql, const QList<qint64> &ids,
-                                          const std::function<void(Statement &)> &bind)
+                                          const std::function<void(Statement &)> &bind, qint64 purge)
 {
     QMutexLocker lock(&m_mutex);
     Transaction txn(*m_db);
@@ -241,16 +254,21 @@ Result<void> QueueStore::updateRecipients(const QByteArray &sql, const QList<qin
             return dbError(r.error());
         st.reset();
     }
+    if (purge) {
+        if (auto p = purgeLocked(purge); !p)
+            return p;
+    }
     if (auto c = txn.commit(); !c)
         return dbError(c.error());
     return {};
 }
 
-Result<void> QueueStore::setDelivered(const QList<qint64> &recipientIds, const QString &remoteMta, const QString &reply)
+Result<void> QueueStore::setDelivered(const QList<qint64> &recipientIds, const QString &remoteMta, const QString &reply,
+                                      qint64 purge)
 {
     return updateRecipients("UPDATE recipients SET state = 1, attempts = attempts + 1, remote_mta = ?2,"
                             " last_error = ?3 WHERE id = ?1",
-                            recipientIds, [&](Statement &st) { st.bindText(2, remoteMta).bindText(3, reply); });
+                            recipientIds, [&](Statement &st) { st.bindText(2, remoteMta).bindText(3, reply); }, purge);
 }
 
 Result<void> QueueStore::setFailed(const QList<qint64> &recipientIds, const QString &remoteMta, const QString &error)
@@ -315,6 +333,11 @@ Result<int> QueueStore::purgeFinished()
 Result<void> QueueStore::purgeIfFinished(qint64 id)
 {
     QMutexLocker lock(&m_mutex);
+    return purgeLocked(id);
+}
+
+Result<void> QueueStore::purgeLocked(qint64 id)
+{
     Statement st = m_db->prepare("DELETE FROM messages WHERE id = ? AND NOT EXISTS"
                                   " (SELECT 1 FROM recipients r WHERE r.message = ? AND r.state = 0)");
     st.bindInt(1, id).bindInt(2, id);

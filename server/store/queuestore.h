@@ -67,8 +67,9 @@ public:
     [[nodiscard]] static QList<QByteArray> migrations();
 
     // Stores the message and its recipients (ids, state and counters are ignored; all
-    // start Pending and due at `entry.created`). Returns the new message id.
-    [[nodiscard]] Result<qint64> enqueue(const QueueEntry &entry, const QByteArray &body);
+    // start Pending and due at `entry.created`). Returns the new message id; `stored`,
+    // when given, receives the entry as stored (ids, size, due times).
+    [[nodiscard]] Result<qint64> enqueue(const QueueEntry &entry, const QByteArray &body, QueueEntry *stored = nullptr);
 
     // Every message with every recipient, oldest first.
     [[nodiscard]] Result<QList<QueueEntry>> list();
@@ -82,8 +83,10 @@ public:
     [[nodiscard]] Result<std::optional<qint64>> nextDue();
     [[nodiscard]] Result<qint64> pendingCount();
 
+    // `purge`: also delete message `purge` in the same transaction if none of its
+    // recipients is pending any more (the runner's last outcome for a message).
     [[nodiscard]] Result<void> setDelivered(const QList<qint64> &recipientIds, const QString &remoteMta,
-                                            const QString &reply);
+                                            const QString &reply, qint64 purge = 0);
     [[nodiscard]] Result<void> setFailed(const QList<qint64> &recipientIds, const QString &remoteMta,
                                          const QString &error);
     // One more attempt counted, the error kept, due again at `nextAttempt`.
@@ -103,7 +106,8 @@ private:
     QueueStore() = default;
     Result<QList<QueueEntry>> readEntries(Statement &messages, Statement &recipients);
     Result<void> updateRecipients(const QByteArray &sql, const QList<qint64> &ids,
-                                  const std::function<void(Statement &)> &bind);
+                                  const std::function<void(Statement &)> &bind, qint64 purge = 0);
+    Result<void> purgeLocked(qint64 id);
     std::unique_ptr<Database> m_db;
     QMutex m_mutex;
 };

@@ -225,7 +225,7 @@ int runDaemon(QCoreApplication &app)
     auto *runner = new outbound::QueueRunner(*runnerSettings, &submitter);
     runner->moveToThread(&queueThread);
     QObject::connect(&queueThread, &QThread::finished, runner, &QObject::deleteLater);
-    submitter.setWake([runner] { runner->wake(); });
+    submitter.setQueued([runner](const store::QueueEntry &e) { runner->accept(e); });
     queueThread.start();
     QMetaObject::invokeMethod(runner, [runner] { runner->start(); }, Qt::QueuedConnection);
     ContextHolder contexts;
@@ -324,7 +324,7 @@ int runDaemon(QCoreApplication &app)
     QThreadPool::globalInstance()->waitForDone();
     // Remote deliveries under way are dropped: their recipients stay pending on disk.
     QMetaObject::invokeMethod(runner, [runner] { runner->stop(); }, Qt::BlockingQueuedConnection);
-    submitter.setWake({});
+    submitter.setQueued({});
     queueThread.quit();
     queueThread.wait();
     qCInfo(lcMain) << "stopped";
