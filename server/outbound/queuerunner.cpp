@@ -263,6 +263,12 @@ bool QueueRunner::take(const store::QueueEntry &e, QStringList *touched)
 
 void QueueRunner::start()
 {
+    // A crash between recording the last outcome of a message and removing it leaves a
+    // message with nothing pending: it would never be due again.
+    if (auto n = m_queue->purgeFinished(); !n)
+        qCWarning(lcQueue).noquote() << "queue purge failed:" << n.error().message;
+    else if (*n > 0)
+        qCInfo(lcQueue) << "removed" << *n << "finished message(s) left by an interrupted run";
     m_scanTimer->start(m_settings.scanInterval * 1000);
     scan();
 }
