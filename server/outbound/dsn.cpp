@@ -3,10 +3,11 @@
 // xtext; RFC 6533 §3 utf-8 addresses.
 #include "outbound/dsn.h"
 
+#include "rfc5322date.h"
+
 #include <QCryptographicHash>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace valv::outbound {
 
@@ -19,19 +20,10 @@ constexpr qsizetype kMaxBoundary = 70; // RFC 2046 §5.1.1
 
 using Action = DsnRecipient::Action;
 
-// RFC 5322 §3.3 date-time in UTC: "Fri, 01 Mar 2024 10:00:06 +0000".
-QByteArray rfc5322Date(const QDateTime &t)
+// The shared RFC 5322 date-time, as bytes; an invalid time reads as the epoch.
+QByteArray dateField(const QDateTime &t)
 {
-    static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const QDateTime utc = t.isValid() ? t.toUTC() : QDateTime::fromSecsSinceEpoch(0, Qt::UTC);
-    const QDate d = utc.date();
-    const QTime tm = utc.time();
-    char buf[48];
-    const int n = std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[d.dayOfWeek() - 1],
-                                d.day(), months[d.month() - 1], d.year(), tm.hour(), tm.minute(), tm.second());
-    return QByteArray(buf, n);
+    return valv::rfc5322Date(t.isValid() ? t : QDateTime::fromSecsSinceEpoch(0, Qt::UTC)).toLatin1();
 }
 
 // Control characters (CR and LF above all) become spaces, runs of white space one space.
@@ -170,7 +162,7 @@ QByteArray deliveryStatus(const DsnInput &in)
     if (!clean(in.envelopeId).isEmpty())
         out += field("Original-Envelope-Id", ascii(in.envelopeId));
     if (in.arrivalDate.isValid())
-        out += field("Arrival-Date", rfc5322Date(in.arrivalDate));
+        out += field("Arrival-Date", dateField(in.arrivalDate));
     for (const DsnRecipient &r : in.recipients) {
         out += "\r\n";
         if (!clean(r.originalRecipient).isEmpty())
@@ -184,9 +176,9 @@ QByteArray deliveryStatus(const DsnInput &in)
         if (!diag.isEmpty())
             out += field("Diagnostic-Code", "smtp; " + ascii(diag));
         if (r.lastAttempt.isValid())
-            out += field("Last-Attempt-Date", rfc5322Date(r.lastAttempt));
+            out += field("Last-Attempt-Date", dateField(r.lastAttempt));
         if (r.action == Action::Delayed && r.willRetryUntil.isValid())
-            out += field("Will-Retry-Until", rfc5322Date(r.willRetryUntil));
+            out += field("Will-Retry-Until", dateField(r.willRetryUntil));
     }
     return out;
 }
@@ -248,7 +240,7 @@ QString humanText(const DsnInput &in, Returned returned)
                 text += QStringLiteral("    %1\n").arg(reasonText(r));
             if (a == Action::Delayed && r.willRetryUntil.isValid())
                 text += QStringLiteral("    The mail system will keep trying until %1.\n")
-                            .arg(QString::fromLatin1(rfc5322Date(r.willRetryUntil)));
+                            .arg(QString::fromLatin1(dateField(r.willRetryUntil)));
         }
     }
     switch (returned) {
@@ -441,7 +433,7 @@ QByteArray buildDsn(const DsnInput &in)
     out += field("From", "Mail Delivery System <MAILER-DAEMON@" + ascii(in.reportingMta) + '>');
     out += field("To", '<' + clean(in.sender).toUtf8() + '>');
     out += field("Subject", subjectFor(in.recipients));
-    out += field("Date", rfc5322Date(in.now));
+    out += field("Date", dateField(in.now));
     const QByteArray messageId = ascii(QString::fromLatin1(in.messageId));
     if (!messageId.isEmpty())
         out += field("Message-ID", messageId);
