@@ -10,16 +10,16 @@
 namespace valv::outbound {
 
 namespace {
-QString domainOf(const QString &address) { return address.mid(address.lastIndexOf(u'@') + 1).toLower(); }
+using store::ConfigStore;
 } // namespace
 
 QString Submitter::signingDomain(const Submission &s) const
 {
     const QList<QString> from = mime::headerAddresses(s.message, "From");
-    if (from.size() == 1 && m_config->isLocalDomain(domainOf(from.first())))
-        return domainOf(from.first());
-    if (!s.sender.isEmpty() && m_config->isLocalDomain(domainOf(s.sender)))
-        return domainOf(s.sender);
+    if (from.size() == 1 && m_config->isLocalDomain(ConfigStore::domainOf(from.first())))
+        return ConfigStore::domainOf(from.first());
+    if (!s.sender.isEmpty() && m_config->isLocalDomain(ConfigStore::domainOf(s.sender)))
+        return ConfigStore::domainOf(s.sender);
     return {};
 }
 
@@ -82,7 +82,7 @@ Result<void> Submitter::sendReport(const QString &to, const QByteArray &message)
     } else if (local.error().code == int(store::ConfigError::NotLocal)) {
         store::QueueRecipient r;
         r.address = to;
-        r.domain = domainOf(to);
+        r.domain = ConfigStore::domainOf(to);
         r.notify = QStringLiteral("NEVER"); // RFC 3461 §6.2: no report about a report
         s.remote.append(r);
     } else {

@@ -31,8 +31,6 @@ constexpr int kMaxEnvidLength = 100; // RFC 3461 §4.4
 
 qint64 now() { return QDateTime::currentSecsSinceEpoch(); }
 
-QString domainOf(const QString &address) { return address.mid(address.lastIndexOf(u'@') + 1).toLower(); }
-
 // RFC 3461 §4.1: NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY.
 bool validNotify(const QByteArray &value)
 {
@@ -246,7 +244,7 @@ bool SmtpSession::submissionRcpt(const Command &cmd, const QString &address)
     } else if (users.error().code == int(store::ConfigError::NotLocal)) {
         store::QueueRecipient r;
         r.address = address;
-        r.domain = domainOf(address);
+        r.domain = store::ConfigStore::domainOf(address);
         r.notify = notify;
         r.orcpt = orcpt;
         m_remote.append(r);

@@ -13,7 +13,6 @@ constexpr int kMaxAliasDepth = 8;
 
 Error dbError(const Error &e) { return makeError(int(ConfigError::Db), e.message); }
 qint64 now() { return QDateTime::currentSecsSinceEpoch(); }
-QString domainOf(const QString &address) { return address.mid(address.lastIndexOf(u'@') + 1); }
 } // namespace
 
 QList<QByteArray> ConfigStore::migrations()
@@ -53,6 +52,11 @@ Result<std::unique_ptr<ConfigStore>> ConfigStore::open(const QString &dataDir, c
     s->m_db = std::move(*db);
     s->m_wrapKey = keys.mailboxWrapKey();
     return s;
+}
+
+QString ConfigStore::domainOf(const QString &address)
+{
+    return address.mid(address.lastIndexOf(u'@') + 1).toLower();
 }
 
 QString ConfigStore::normaliseAddress(const QString &address)

@@ -104,6 +104,8 @@ public:
 
     // "Local@Example.ORG" -> "Local@example.org"; empty on a malformed address.
     [[nodiscard]] static QString normaliseAddress(const QString &address);
+    // "a@Example.ORG" -> "example.org" (the part after the last '@', lower-cased).
+    [[nodiscard]] static QString domainOf(const QString &address);
 
 private:
     ConfigStore() = default;
