@@ -184,6 +184,7 @@ private:
         dropClient();
         const QString domain = m_domain;
         QueueRunner *runner = m_runner;
+        runner->m_couriers.remove(this);
         deleteLater();
         runner->courierDone(domain);
     }
@@ -278,8 +279,7 @@ void QueueRunner::stop()
     m_stopped = true;
     m_scanTimer->stop();
     // Couriers go with their connections; their messages stay pending on disk.
-    for (Courier *c : findChildren<Courier *>(Qt::FindDirectChildrenOnly))
-        delete c;
+    qDeleteAll(std::exchange(m_couriers, {}));
     m_domains.clear();
     m_busy.clear();
 }
@@ -321,6 +321,7 @@ void QueueRunner::pump(const QString &domain)
     while (it->active < m_settings.concurrency && it->waiting.size() > it->active && rateAllows(*it)) {
         ++it->active;
         auto *c = new Courier(this, domain);
+        m_couriers.insert(c);
         c->start();
     }
     if (it->active == 0 && it->waiting.isEmpty())

@@ -26,6 +26,7 @@
 #include "store/queuestore.h"
 
 #include <QHash>
+#include <QSet>
 #include <QHostAddress>
 #include <QObject>
 #include <QSslCertificate>
@@ -101,6 +102,7 @@ private:
     QTimer *m_scanTimer;
     QHash<QString, DomainState> m_domains;
     QHash<qint64, int> m_busy; // message id -> parts waiting or under way
+    QSet<Courier *> m_couriers; // alive (each also a child of this)
     bool m_stopped = false;
     bool m_scanQueued = false;
 };
