@@ -213,6 +213,19 @@ int runDaemon(QCoreApplication &app)
         return 1;
     }
     outbound::Submitter submitter(queue->get(), &delivery, configStore->get());
+    // Domains from before DKIM signing existed get their keys now; until the owner
+    // publishes them, receivers treat the signatures like none (RFC 6376 §6.1.2).
+    if (auto domains = (*configStore)->domains()) {
+        for (const QString &d : *domains) {
+            auto had = (*configStore)->dkimKeys(d);
+            if (!had || !had->isEmpty())
+                continue;
+            if (auto made = outbound::DomainSigner::provision(**configStore, d); made)
+                qCInfo(lcMain).noquote() << "generated DKIM keys for" << d << "- publish them: valvctl domain dkim" << d;
+            else
+                qCWarning(lcMain).noquote() << "DKIM keys for" << d << "could not be generated:" << made.error().message;
+        }
+    }
     auto runnerSettings = queueSettings(config);
     if (!runnerSettings) {
         qCCritical(lcMain).noquote() << runnerSettings.error().message;
