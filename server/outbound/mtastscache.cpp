@@ -40,6 +40,12 @@ std::optional<QByteArray> policyBody(const QByteArray &response)
 }
 } // namespace
 
+void MtaStsCache::abortFetches()
+{
+    for (QSslSocket *s : findChildren<QSslSocket *>(Qt::FindDirectChildrenOnly))
+        delete s;
+}
+
 void MtaStsCache::policyFor(const QString &domain, std::function<void(std::optional<MtaStsPolicy>)> done)
 {
     m_resolver->txt(QStringLiteral("_mta-sts.") + domain, [this, domain, done](QList<QByteArray> records, bool ok) {

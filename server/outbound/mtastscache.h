@@ -38,6 +38,8 @@ public:
 
     // The policy in force for `domain`, or nullopt when it has none.
     void policyFor(const QString &domain, std::function<void(std::optional<MtaStsPolicy>)> done);
+    // Drops the HTTPS fetches under way (shutdown); their callbacks never run.
+    void abortFetches();
 
 private:
     struct Cached {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "outbound/queuerunner.h"
 
+#include "core/pool.h"
 #include "outbound/dsn.h"
 #include "outbound/submitter.h"
 #include "store/crypto.h"
@@ -280,8 +281,11 @@ void QueueRunner::stop()
     m_scanTimer->stop();
     // Couriers go with their connections; their messages stay pending on disk.
     qDeleteAll(std::exchange(m_couriers, {}));
+    m_mtaSts->abortFetches();
     m_domains.clear();
     m_busy.clear();
+    // This thread's OpenSSL state (error queue, DRBG): freed here, as worker threads do.
+    core::releaseThreadCryptoState();
 }
 
 void QueueRunner::scan()
