@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// RFC 6376 §3.4.2 / §3.4.4 relaxed canonicalization.
+// RFC 6376 §3.4.1 - §3.4.4 simple and relaxed canonicalization.
 #include "dkim/canonicalize.h"
 
 namespace valv::dkim {
@@ -75,6 +75,28 @@ bool splitMessage(QByteArrayView message, SplitMessage *out)
     return true; // header only, no body
 }
 
+QByteArrayView rawField(const HeaderField &field)
+{
+    if (field.name.isEmpty())
+        return field.value;
+    return QByteArrayView(field.name.data(), field.value.data() + field.value.size());
+}
+
+QByteArray canonicalizeHeaderSimple(QByteArrayView field)
+{
+    QByteArray out;
+    out.reserve(field.size() + 8);
+    qsizetype pos = 0;
+    while (pos < field.size()) {
+        const Line line = lineAt(field, pos);
+        out += field.sliced(pos, line.contentEnd - pos);
+        if (line.next > line.contentEnd) // an LF (with or without its CR) ended the line
+            out += "\r\n";
+        pos = line.next;
+    }
+    return out;
+}
+
 QByteArray canonicalizeHeaderRelaxed(QByteArrayView name, QByteArrayView value)
 {
     QByteArray out;
@@ -131,6 +153,27 @@ QByteArray canonicalizeBodyRelaxed(QByteArrayView body)
         pos = line.next;
     }
     out.truncate(keep);
+    return out;
+}
+
+QByteArray canonicalizeBodySimple(QByteArrayView body)
+{
+    QByteArray out;
+    out.reserve(body.size() + 2);
+    qsizetype keep = 0; // out's size up to the last non-empty line
+    qsizetype pos = 0;
+    while (pos < body.size()) {
+        const Line line = lineAt(body, pos);
+        out += body.sliced(pos, line.contentEnd - pos);
+        const bool empty = line.contentEnd == pos;
+        out += "\r\n";
+        if (!empty)
+            keep = out.size();
+        pos = line.next;
+    }
+    out.truncate(keep);
+    if (out.isEmpty())
+        out = "\r\n";
     return out;
 }
 

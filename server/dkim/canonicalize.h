@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// RFC 6376 §3.4.2 and §3.4.4: the "relaxed" header and body canonicalizations, and the
-// split of a raw message into header fields and body that DKIM signing works on.
+// RFC 6376 §3.4.1 - §3.4.4: the "simple" and "relaxed" header and body canonicalizations,
+// and the split of a raw message into header fields and body that DKIM works on.
 //
 // Implementation notes
 // - Everything works on raw bytes. A line ends at LF; a CR directly before that LF
@@ -19,10 +19,11 @@
 
 namespace valv::dkim {
 
-// One header field as transmitted. `name` is the bytes before the colon (WSP before the
-// colon included, as sent); `value` is everything after the colon up to, not including,
-// the line end of the field's last line. Continuation lines stay in `value` with their
-// line ends, so `value` can be canonicalized exactly as sent.
+// One header field as transmitted. `name` is the bytes before the colon without the WSP
+// that may stand between name and colon; `value` is everything after the colon up to, not
+// including, the line end of the field's last line. Continuation lines stay in `value`
+// with their line ends, so `value` can be canonicalized exactly as sent. Both view the
+// message, so rawField() gives the field exactly as sent.
 struct HeaderField {
     QByteArrayView name;
     QByteArrayView value;
@@ -43,6 +44,14 @@ template <typename T>
     requires(std::is_same_v<T, QByteArray>)
 bool splitMessage(T &&temporary, SplitMessage *out) = delete;
 
+// The whole field as sent, from the first byte of its name to the end of its value (no
+// final line end).
+[[nodiscard]] QByteArrayView rawField(const HeaderField &field);
+
+// RFC 6376 §3.4.1: the field unchanged, except that each line end inside it becomes CRLF
+// (an LF-only message reads as its CRLF form). `field` is a rawField(); no trailing CRLF.
+[[nodiscard]] QByteArray canonicalizeHeaderSimple(QByteArrayView field);
+
 // RFC 6376 §3.4.2: lowercased name, ':', the value unfolded with WSP runs reduced to one
 // SP and WSP at both ends removed. No trailing CRLF: the caller adds it where the
 // signature input needs one.
@@ -52,5 +61,9 @@ bool splitMessage(T &&temporary, SplitMessage *out) = delete;
 // lines at the end removed, every line ended with CRLF. An empty body, or one of only
 // empty lines, is the empty string: §3.4.4 adds a CRLF only to a non-empty body.
 [[nodiscard]] QByteArray canonicalizeBodyRelaxed(QByteArrayView body);
+
+// RFC 6376 §3.4.3: empty lines at the end removed, every line ended with CRLF (a last line
+// without a line end gains one). An empty body, or one of only empty lines, is one CRLF.
+[[nodiscard]] QByteArray canonicalizeBodySimple(QByteArrayView body);
 
 } // namespace valv::dkim
