@@ -8,7 +8,7 @@ BUILD="cmake ninja-build ccache g++ pkg-config
  qt6-base-dev qt6-base-dev-tools
  libsqlcipher-dev libssl-dev libargon2-dev libgmime-3.0-dev
  zlib1g-dev libidn2-dev libpsl-dev openssl ca-certificates"
-TEST="clang libclang-rt-14-dev python3 python3-pytest swaks libnet-ssleay-perl procps isync offlineimap3 fetchmail getmail6 python3-dkim dnsmasq-base python3-spf python3-yaml"
+TEST="clang libclang-rt-14-dev python3 python3-pytest swaks libnet-ssleay-perl procps isync offlineimap3 fetchmail getmail6 python3-dkim dnsmasq-base python3-spf python3-yaml python3-authres"
 PKGS="$BUILD"
 if [ "${1:-}" = "--test" ]; then PKGS="$BUILD $TEST"; fi
 missing=""

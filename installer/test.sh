@@ -27,5 +27,5 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_suite sanitizers build-asan "" -DCMAKE_BUILD_TYPE=Debug -DVALV_SANITIZE=ON
 export CC=clang CXX=clang++
-run_suite fuzz build-fuzz "fuzz_imap fuzz_smtp fuzz_mime fuzz_pop3 fuzz_mtasts fuzz_smtpreply fuzz_dkimsig fuzz_spf fuzz_authres fuzz_dmarc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVALV_FUZZ=ON -DVALV_BUILD_TESTS=OFF
+run_suite fuzz build-fuzz "fuzz_imap fuzz_smtp fuzz_mime fuzz_pop3 fuzz_mtasts fuzz_smtpreply fuzz_dkimsig fuzz_srs fuzz_authres fuzz_dmarc fuzz_spf" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVALV_FUZZ=ON -DVALV_BUILD_TESTS=OFF
 exit $status

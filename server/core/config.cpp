@@ -87,6 +87,8 @@ const QList<OptionSpec> &Config::specs()
         {"queue_retry_max", "3600", "Longest wait between two retries (seconds)."},
         {"queue_delay_notice", "14400", "Seconds after which the sender is told once that a message is delayed; 0 = never."},
         {"queue_scan_interval", "5", "Seconds between scans of the queue for due work and valvctl changes."},
+        {"sender_checks", "true", "Check SPF, DKIM and DMARC on mail arriving at the MX and add Authentication-Results.", true},
+        {"dmarc_enforce", "true", "Act on DMARC: reject (550) or deliver to Junk what a sender's policy says to.", true},
         {"user_send_rate", "1000", "Recipients one user may send to per hour through submission; 0 = no limit."},
         {"auth_failures_per_ip", "10", "Failed logins from one address before it is refused for auth_block_seconds; 0 = never."},
         {"auth_block_seconds", "900", "Seconds an address that failed too many logins is refused."},

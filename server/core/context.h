@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QHostAddress>
 #include <QString>
 
 #include <atomic>
@@ -37,6 +38,11 @@ struct Limits {
 struct ServerContext {
     QString hostname;
     Limits limits;
+    // DNS server for the sender checks and routing (null: the system's).
+    QHostAddress nameserver;
+    // MX: SPF, DKIM and DMARC on arrival, and whether DMARC reject/quarantine is acted on.
+    bool senderChecks = true;
+    bool enforceDmarc = true;
     bool allowPlaintextAuth = false;
     bool protocolTrace = false;
     store::ConfigStore *config = nullptr;

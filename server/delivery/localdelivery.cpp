@@ -28,12 +28,12 @@ Result<void> LocalDelivery::deliver(const QByteArray &raw, const QList<store::Us
 }
 
 void LocalDelivery::deliverAsync(QObject *context, QByteArray raw, QList<store::User> recipients,
-                                 std::function<void(Result<void>)> done) const
+                                 std::function<void(Result<void>)> done, QString folder) const
 {
     // The caller keeps `context` alive until `done` ran (Session::beginAsync).
     core::runPooled([this, context, raw = std::move(raw), recipients = std::move(recipients),
-                                          done = std::move(done)] {
-        Result<void> r = deliver(raw, recipients);
+                                          done = std::move(done), folder = std::move(folder)] {
+        Result<void> r = deliver(raw, recipients, folder);
         QMetaObject::invokeMethod(context, [done, r] { done(r); }, Qt::QueuedConnection);
         // After the answer: the search index catches up in batches (prepare.h).
         for (const store::User &u : recipients)

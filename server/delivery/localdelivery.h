@@ -33,7 +33,7 @@ public:
     // Runs deliver() on the global thread pool; `done` runs on `context`'s thread.
     // `context` must outlive the call (sessions: beginAsync()/endAsync()).
     void deliverAsync(QObject *context, QByteArray raw, QList<store::User> recipients,
-                      std::function<void(Result<void>)> done) const;
+                      std::function<void(Result<void>)> done, QString folder = QStringLiteral("INBOX")) const;
 
     [[nodiscard]] const store::MailStoreOpener *opener() const { return m_opener; }
 

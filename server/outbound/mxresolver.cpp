@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "outbound/mxresolver.h"
 
-#include <QDnsLookup>
 #include <QRandomGenerator>
 
 #include <algorithm>
@@ -9,67 +8,37 @@
 
 namespace valv::outbound {
 
-namespace {
-QDnsLookup *makeLookup(QDnsLookup::Type type, const QString &name, const QHostAddress &ns, QObject *parent)
-{
-    auto *lookup = new QDnsLookup(type, name, parent);
-    if (!ns.isNull())
-        lookup->setNameserver(ns);
-    return lookup;
-}
-
-bool temporary(QDnsLookup::Error e) { return e != QDnsLookup::NoError && e != QDnsLookup::NotFoundError; }
-} // namespace
+using auth::DnsAnswer;
+using auth::DnsQuestion;
 
 void MxResolver::addresses(const QString &name, std::function<void(QList<QHostAddress>, bool)> done)
 {
-    auto *a = makeLookup(QDnsLookup::A, name, m_nameserver, this);
-    connect(a, &QDnsLookup::finished, this, [this, a, name, done] {
-        a->deleteLater();
-        QList<QHostAddress> out;
-        for (const QDnsHostAddressRecord &r : a->hostAddressRecords())
-            out.append(r.value());
-        const bool aFailed = temporary(a->error());
-        auto *aaaa = makeLookup(QDnsLookup::AAAA, name, m_nameserver, this);
-        connect(aaaa, &QDnsLookup::finished, this, [aaaa, out, aFailed, done]() mutable {
-            aaaa->deleteLater();
-            for (const QDnsHostAddressRecord &r : aaaa->hostAddressRecords())
-                out.append(r.value());
-            done(out, out.isEmpty() ? !(aFailed || temporary(aaaa->error())) : true);
+    m_dns->ask(DnsQuestion{DnsQuestion::Type::A, name}, [this, name, done](DnsAnswer a) {
+        m_dns->ask(DnsQuestion{DnsQuestion::Type::AAAA, name}, [a, done](DnsAnswer aaaa) {
+            QList<QHostAddress> out = a.addresses + aaaa.addresses;
+            const bool failed = a.status == DnsAnswer::Status::TempError || aaaa.status == DnsAnswer::Status::TempError;
+            done(out, !out.isEmpty() || !failed);
         });
-        aaaa->lookup();
     });
-    a->lookup();
 }
 
 void MxResolver::txt(const QString &name, std::function<void(QList<QByteArray>, bool)> done)
 {
-    auto *lookup = makeLookup(QDnsLookup::TXT, name, m_nameserver, this);
-    connect(lookup, &QDnsLookup::finished, this, [lookup, done] {
-        lookup->deleteLater();
-        QList<QByteArray> out;
-        for (const QDnsTextRecord &r : lookup->textRecords())
-            out.append(r.values().join());
-        done(out, !temporary(lookup->error()));
-    });
-    lookup->lookup();
+    m_dns->ask(DnsQuestion{DnsQuestion::Type::TXT, name},
+               [done](DnsAnswer a) { done(a.txt, a.status != DnsAnswer::Status::TempError); });
 }
 
 void MxResolver::resolve(const QString &domain, std::function<void(Route)> done)
 {
-    auto *mx = makeLookup(QDnsLookup::MX, domain, m_nameserver, this);
-    connect(mx, &QDnsLookup::finished, this, [this, mx, domain, done] {
-        mx->deleteLater();
-        if (temporary(mx->error()))
-            return done(Route{Route::Kind::Temporary, {}, QStringLiteral("MX lookup for %1 failed: %2").arg(domain, mx->errorString())});
-        QList<QDnsMailExchangeRecord> records = mx->mailExchangeRecords();
-        // RFC 7505 §3: a single MX with the root as its exchange: no mail accepted.
-        for (const QDnsMailExchangeRecord &r : records) {
-            const QString exchange = r.exchange();
+    m_dns->ask(DnsQuestion{DnsQuestion::Type::MX, domain}, [this, domain, done](DnsAnswer mx) {
+        if (mx.status == DnsAnswer::Status::TempError)
+            return done(Route{Route::Kind::Temporary, {}, QStringLiteral("MX lookup for %1 failed").arg(domain)});
+        // RFC 7505 §3: an MX with the root as its exchange: no mail accepted.
+        for (const QString &exchange : std::as_const(mx.names)) {
             if (exchange.isEmpty() || exchange == QLatin1String("."))
                 return done(Route{Route::Kind::NullMx, {}, QStringLiteral("%1 accepts no mail (null MX)").arg(domain)});
         }
-        if (records.isEmpty()) {
+        if (mx.names.isEmpty()) {
             // RFC 5321 §5.1: no MX, the domain itself is the implicit MX.
             addresses(domain, [domain, done](QList<QHostAddress> addrs, bool ok) {
                 if (!ok)
@@ -80,37 +49,33 @@ void MxResolver::resolve(const QString &domain, std::function<void(Route)> done)
             });
             return;
         }
+        QList<MxHost> hosts;
+        for (qsizetype i = 0; i < mx.names.size(); ++i)
+            hosts.append(MxHost{mx.names[i], mx.preferences.value(i), {}});
         // Shuffle, then stable-sort by preference: equal preferences in random order.
-        std::shuffle(records.begin(), records.end(), *QRandomGenerator::global());
-        std::stable_sort(records.begin(), records.end(), [](const auto &a, const auto &b) { return a.preference() < b.preference(); });
+        std::shuffle(hosts.begin(), hosts.end(), *QRandomGenerator::global());
+        std::stable_sort(hosts.begin(), hosts.end(), [](const MxHost &a, const MxHost &b) { return a.preference < b.preference; });
         struct Pending {
             QList<MxHost> hosts;
-            int left = 0;
-            bool anyFailed = false;
+            qsizetype left = 0;
         };
-        auto pending = std::make_shared<Pending>();
-        for (const QDnsMailExchangeRecord &r : records)
-            pending->hosts.append(MxHost{r.exchange(), int(r.preference()), {}});
-        pending->left = int(pending->hosts.size());
-        for (qsizetype i = 0; i < pending->hosts.size(); ++i) {
-            addresses(pending->hosts[i].name, [pending, i, domain, done](QList<QHostAddress> addrs, bool ok) {
+        auto pending = std::make_shared<Pending>(Pending{hosts, hosts.size()});
+        for (qsizetype i = 0; i < hosts.size(); ++i) {
+            addresses(hosts[i].name, [pending, i, domain, done](QList<QHostAddress> addrs, bool) {
                 pending->hosts[i].addresses = addrs;
-                pending->anyFailed |= !ok;
                 if (--pending->left > 0)
                     return;
                 QList<MxHost> usable;
-                for (const MxHost &h : pending->hosts) {
+                for (const MxHost &h : std::as_const(pending->hosts)) {
                     if (!h.addresses.isEmpty())
                         usable.append(h);
                 }
                 if (usable.isEmpty())
-                    return done(Route{Route::Kind::Temporary, {},
-                                      QStringLiteral("no address for any MX host of %1").arg(domain)});
+                    return done(Route{Route::Kind::Temporary, {}, QStringLiteral("no address for any MX host of %1").arg(domain)});
                 done(Route{Route::Kind::Hosts, usable, {}});
             });
         }
     });
-    mx->lookup();
 }
 
 } // namespace valv::outbound

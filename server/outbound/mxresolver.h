@@ -4,13 +4,14 @@
 // (RFC 7505) and nonexistent domains as permanent answers. Also TXT lookups (MTA-STS).
 //
 // Implementation notes
-// - QDnsLookup, asynchronous, on the caller's thread (the queue runner's); the
-//   nameserver is dns_resolver when set. Qt 6.4 asks port 53 only and ignores an IPv6
-//   nameserver (the config refuses one).
-// - "Not found" from Qt covers NXDOMAIN and an empty answer alike: a domain with neither
-//   MX nor A/AAAA records cannot receive mail, which is the same permanent answer.
+// - Questions go through auth::DnsResolver (QDnsLookup via dns_resolver), on the
+//   caller's thread.
+// - "Not found" covers NXDOMAIN and an empty answer alike (see DnsResolver): a domain
+//   with neither MX nor A/AAAA records cannot receive mail, the same permanent answer.
 // - Hosts of equal preference are shuffled (RFC 5321 §5.1), addresses IPv4 first.
 #pragma once
+
+#include "auth/dnsresolver.h"
 
 #include <QHostAddress>
 #include <QObject>
@@ -32,21 +33,20 @@ struct Route {
     QString error;         // why, for the other kinds
 };
 
-class MxResolver : public QObject {
-    Q_OBJECT
+class MxResolver {
 public:
-    explicit MxResolver(const QHostAddress &nameserver, QObject *parent = nullptr)
-        : QObject(parent), m_nameserver(nameserver) {}
+    explicit MxResolver(auth::DnsResolver *dns) : m_dns(dns) {}
 
     void resolve(const QString &domain, std::function<void(Route)> done);
     // TXT strings of `name` (each record's strings joined); empty list when none.
     // `ok` false on a lookup failure other than "not found".
     void txt(const QString &name, std::function<void(QList<QByteArray> records, bool ok)> done);
-    // A then AAAA addresses of `name`.
+    // A then AAAA addresses of `name`; `ok` false if a lookup failed temporarily and
+    // nothing was found.
     void addresses(const QString &name, std::function<void(QList<QHostAddress>, bool ok)> done);
 
 private:
-    QHostAddress m_nameserver;
+    auth::DnsResolver *m_dns;
 };
 
 } // namespace valv::outbound

@@ -204,7 +204,7 @@ private:
 
 QueueRunner::QueueRunner(RunnerSettings settings, Submitter *submitter, QObject *parent)
     : QObject(parent), m_settings(std::move(settings)), m_submitter(submitter), m_queue(submitter->queue()),
-      m_resolver(new MxResolver(m_settings.nameserver, this)),
+      m_dns(new auth::DnsResolver(m_settings.nameserver, this)), m_resolver(new MxResolver(m_dns)),
       m_mtaSts(new MtaStsCache(m_resolver, m_settings.extraCas, m_settings.timeout, this)), m_scanTimer(new QTimer(this))
 {
     qRegisterMetaType<SmtpReply>();
@@ -212,7 +212,10 @@ QueueRunner::QueueRunner(RunnerSettings settings, Submitter *submitter, QObject 
     connect(m_scanTimer, &QTimer::timeout, this, &QueueRunner::scan);
 }
 
-QueueRunner::~QueueRunner() = default;
+QueueRunner::~QueueRunner()
+{
+    delete m_resolver;
+}
 
 void QueueRunner::wake()
 {

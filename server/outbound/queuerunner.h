@@ -97,6 +97,7 @@ private:
     Submitter *m_submitter;
     store::QueueStore *m_queue;
     // Children (heap, parent this): moveToThread() takes them along to the runner's thread.
+    auth::DnsResolver *m_dns;
     MxResolver *m_resolver;
     MtaStsCache *m_mtaSts;
     QTimer *m_scanTimer;

@@ -27,7 +27,7 @@ Result<void> Submitter::submit(const Submission &s)
 {
     if (!s.local.isEmpty()) {
         // RFC 5321 §4.4: the final delivery records the envelope sender.
-        const QByteArray returnPath = "Return-Path: <" + s.sender.toUtf8() + ">\r\n";
+        const QByteArray returnPath = "Return-Path: <" + s.localReturnPath.value_or(s.sender).toUtf8() + ">\r\n";
         if (auto r = m_local->deliver(returnPath + s.message, s.local); !r)
             return r;
     }
@@ -72,8 +72,28 @@ void Submitter::submitAsync(QObject *context, Submission s, std::function<void(R
     });
 }
 
-Result<void> Submitter::sendReport(const QString &to, const QByteArray &message)
+Result<auth::SrsConfig> Submitter::srsConfig() const
 {
+    auto secret = m_config->secret(QStringLiteral("srs_secret"));
+    if (!secret)
+        return secret.error();
+    auth::SrsConfig c;
+    c.secret = *secret;
+    return c;
+}
+
+Result<void> Submitter::sendReport(const QString &toIn, const QByteArray &message)
+{
+    QString to = toIn;
+    if (auth::isSrsAddress(to) && m_config->isLocalDomain(ConfigStore::domainOf(to))) {
+        auto cfg = srsConfig();
+        if (!cfg)
+            return cfg.error();
+        auto original = auth::srsReverse(to, *cfg, QDateTime::currentSecsSinceEpoch());
+        if (!original)
+            return makeError(original.error().code, QStringLiteral("SRS address %1: %2").arg(to, original.error().message));
+        to = *original;
+    }
     Submission s;
     s.message = message;
     auto local = m_config->resolveRecipient(to);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "delivery/localdelivery.h"
+#include "auth/srs.h"
 #include "outbound/signer.h"
 #include "result.h"
 #include "store/queuestore.h"
@@ -21,11 +22,13 @@
 #include <QObject>
 
 #include <functional>
+#include <optional>
 
 namespace valv::outbound {
 
 struct Submission {
     QString sender;                          // envelope sender ("" = null path)
+    std::optional<QString> localReturnPath;  // Return-Path of local copies when not `sender` (forwarding: the original sender)
     QString user;                            // the authenticated user ("" = the server itself)
     QByteArray message;                      // trace headers included
     QList<store::User> local;                // local mailboxes
@@ -49,8 +52,12 @@ public:
     // Runs submit() on the thread pool; `done` runs on `context`'s thread.
     void submitAsync(QObject *context, Submission s, std::function<void(Result<void>)> done);
 
-    // A report from this server (DSN) to `to` with the null reverse-path.
+    // A report from this server (DSN) to `to` with the null reverse-path. A report to an
+    // SRS address of ours (a forward that bounced) goes to the original sender.
     [[nodiscard]] Result<void> sendReport(const QString &to, const QByteArray &message);
+
+    // The SRS settings (secret from config.db, made on first use).
+    [[nodiscard]] Result<auth::SrsConfig> srsConfig() const;
 
     [[nodiscard]] store::QueueStore *queue() const { return m_queue; }
 

@@ -128,6 +128,8 @@ void SmtpSession::resetTransaction()
     m_bdatActive = false;
     m_bdatRejected = false;
     m_remote.clear();
+    m_forward.clear();
+    m_forwardDomain.clear();
     m_envid.clear();
     m_ret.clear();
     m_requireTls = false;
@@ -396,7 +398,7 @@ void SmtpSession::onRcpt(const Command &cmd)
             reply(250, "2.1.5", QStringLiteral("Recipient OK"));
         return;
     }
-    auto users = m_ctx.config->resolveRecipient(address);
+    auto users = resolveForMx(address);
     if (!users) {
         switch (store::ConfigError(users.error().code)) {
         case store::ConfigError::NotLocal:
@@ -417,7 +419,11 @@ void SmtpSession::onRcpt(const Command &cmd)
         }
         return;
     }
-    for (const store::User &u : *users) {
+    if (!users->forward.isEmpty() && !m_submitter) {
+        reply(550, "5.7.1", QStringLiteral("%1 forwards elsewhere, which this listener cannot do").arg(address));
+        return;
+    }
+    for (const store::User &u : std::as_const(users->users)) {
         if (u.quotaBytes <= 0)
             continue;
         // Known at RCPT: the mailbox is already full. (The message's size is not known
@@ -432,9 +438,15 @@ void SmtpSession::onRcpt(const Command &cmd)
         }
     }
     m_rcptAddresses.append(address);
-    for (const store::User &u : *users) {
+    for (const store::User &u : std::as_const(users->users)) {
         if (std::none_of(m_recipients.begin(), m_recipients.end(), [&](const store::User &x) { return x.id == u.id; }))
             m_recipients.append(u);
+    }
+    for (const QString &f : std::as_const(users->forward)) {
+        if (!m_forward.contains(f, Qt::CaseInsensitive))
+            m_forward.append(f);
+        if (m_forwardDomain.isEmpty())
+            m_forwardDomain = store::ConfigStore::domainOf(address);
     }
     reply(250, "2.1.5", QStringLiteral("Recipient OK"));
 }
@@ -480,7 +492,7 @@ QByteArray SmtpSession::traceHeaders() const
     if (m_rcptAddresses.size() == 1)
         received += QStringLiteral("\r\n\tfor <%1>").arg(m_rcptAddresses.first());
     received += QStringLiteral(";\r\n\t%1\r\n").arg(rfc5322Date(QDateTime::currentDateTimeUtc()));
-    if (isSubmission())
+    if (isSubmission() || !m_forward.isEmpty())
         return received.toUtf8(); // Return-Path is added at final delivery (Submitter)
     return QStringLiteral("Return-Path: <%1>\r\n").arg(m_from).toUtf8() + received.toUtf8();
 }
@@ -489,16 +501,34 @@ void SmtpSession::onMessage(const QByteArray &content)
 {
     if (isSubmission())
         return submitMessage(content);
+    if (tooManyHops(content)) {
+        reply(554, "5.4.6", QStringLiteral("Too many hops (Received headers): a mail loop?"));
+        resetTransaction();
+        m_state = State::Greeted;
+        return;
+    }
+    if (m_ctx.senderChecks)
+        return checkSender(content);
+    deliverChecked(content, QStringLiteral("INBOX"));
+}
+
+void SmtpSession::deliverChecked(const QByteArray &content, const QString &folder)
+{
+    if (!m_forward.isEmpty())
+        return forwardMessage(content);
     m_state = State::Committing;
     m_bdatActive = false;
     beginAsync();
     const QByteArray raw = traceHeaders() + content;
     qCInfo(lcSmtp).noquote() << QStringLiteral("[%1]").arg(m_id) << "message from <" + m_from + ">" << content.size()
-                             << "bytes for" << m_rcptAddresses.join(u',');
-    m_delivery->deliverAsync(this, raw, m_recipients, [this](Result<void> r) {
-        commitDone(r);
-        endAsync();
-    });
+                             << "bytes for" << m_rcptAddresses.join(u',') << "to" << folder;
+    m_delivery->deliverAsync(
+        this, raw, m_recipients,
+        [this](Result<void> r) {
+            commitDone(r);
+            endAsync();
+        },
+        folder);
 }
 
 void SmtpSession::commitDone(const Result<void> &result)

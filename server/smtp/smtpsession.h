@@ -75,6 +75,13 @@ private:
     [[nodiscard]] bool submissionMailParams(const Command &cmd);
     [[nodiscard]] bool submissionRcpt(const Command &cmd, const QString &address);
     void submitMessage(const QByteArray &content);
+    // MX forwarding (forwarding.cpp): aliases to addresses elsewhere, SRS, bounces to SRS.
+    [[nodiscard]] Result<store::Resolution> resolveForMx(const QString &address);
+    [[nodiscard]] bool tooManyHops(const QByteArray &content) const;
+    void forwardMessage(const QByteArray &content);
+    // MX sender checks (checks.cpp): SPF, DKIM, DMARC, then deliverChecked().
+    void checkSender(const QByteArray &content);
+    void deliverChecked(const QByteArray &content, const QString &folder);
     [[nodiscard]] bool isSubmission() const { return m_mode == Mode::Submission; }
     void resetTransaction();
     void reply(int code, const char *enhanced, const QString &text);
@@ -109,6 +116,8 @@ private:
     std::optional<store::User> m_user;
     int m_authFailures = 0;
     QList<store::QueueRecipient> m_remote;
+    QList<QString> m_forward;    // MX: addresses elsewhere that local aliases forward to
+    QString m_forwardDomain;     // the alias domain the SRS address is made at
     QString m_envid, m_ret;
     bool m_requireTls = false;
     bool m_eightBit = false;

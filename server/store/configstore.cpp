@@ -100,9 +100,7 @@ Result<QList<QString>> ConfigStore::domains()
 bool ConfigStore::isLocalDomain(const QString &name)
 {
     QMutexLocker lock(&m_mutex);
-    Statement st = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
-    st.bindText(1, name);
-    return st.next();
+    return isLocalLocked(name.toLower());
 }
 
 Result<User> ConfigStore::addUser(const QString &address, const QByteArray &passwordHash)
@@ -288,14 +286,16 @@ Result<void> ConfigStore::addAlias(const Alias &alias)
         return makeError(int(ConfigError::NoSuchDomain),
                          QStringLiteral("domain %1 is not a local domain").arg(domainOf(source)));
     const qint64 domainId = dom.integer(0);
+    int external = 0;
     for (const QString &t : targets) {
         Statement local = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
         local.bindText(1, domainOf(t));
         if (!local.next())
-            return makeError(int(ConfigError::NotLocal),
-                             QStringLiteral("%1 is not at a local domain; forwarding to other servers is not "
-                                            "available yet").arg(t));
+            ++external;
     }
+    if (external > kMaxForwardTargets)
+        return makeError(int(ConfigError::Invalid),
+                         QStringLiteral("an alias may forward to at most %1 addresses elsewhere").arg(kMaxForwardTargets));
     Statement user = m_db->prepare("SELECT 1 FROM users WHERE address = ?");
     user.bindText(1, source);
     if (user.next())
@@ -333,46 +333,65 @@ Result<void> ConfigStore::removeAlias(const QString &source)
     return {};
 }
 
-Result<QList<User>> ConfigStore::resolveRecipient(const QString &address)
+Result<Resolution> ConfigStore::resolve(const QString &address)
 {
     const QString a = normaliseAddress(address);
-    if (a.isEmpty())
+    if (a.isEmpty() || a.startsWith(u'@'))
         return makeError(int(ConfigError::Invalid), QStringLiteral("malformed address"));
     QMutexLocker lock(&m_mutex);
-    Statement dom = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
-    dom.bindText(1, domainOf(a));
-    if (!dom.next())
+    if (!isLocalLocked(domainOf(a)))
         return makeError(int(ConfigError::NotLocal), QStringLiteral("%1 is not a local domain").arg(domainOf(a)));
     return resolveLocked(a, 0);
 }
 
-Result<QList<User>> ConfigStore::resolveLocked(const QString &a, int depth)
+Result<QList<User>> ConfigStore::resolveRecipient(const QString &address)
+{
+    auto r = resolve(address);
+    if (!r)
+        return r.error();
+    if (r->users.isEmpty())
+        return makeError(int(ConfigError::NoSuchUser), QStringLiteral("%1 only forwards elsewhere").arg(address));
+    return r->users;
+}
+
+Result<Resolution> ConfigStore::resolveLocked(const QString &a, int depth)
 {
     if (depth > kMaxAliasDepth)
         return makeError(int(ConfigError::Loop), QStringLiteral("alias nesting too deep (loop?)"));
+    if (!isLocalLocked(domainOf(a)))
+        return Resolution{{}, {a}}; // an address elsewhere: forward to it
     {
         Statement st = m_db->prepare("SELECT " VALV_USER_COLUMNS " FROM users WHERE address = ?");
         st.bindText(1, a);
         if (auto u = readUser(st))
-            return u->disabled ? Result<QList<User>>(makeError(int(ConfigError::NoSuchUser), QStringLiteral("mailbox disabled")))
-                               : Result<QList<User>>(QList<User>{*u});
+            return u->disabled ? Result<Resolution>(makeError(int(ConfigError::NoSuchUser), QStringLiteral("mailbox disabled")))
+                               : Result<Resolution>(Resolution{{*u}, {}});
     }
     QString targets;
     {
         Statement st = m_db->prepare("SELECT targets FROM aliases WHERE source = ?");
         st.bindText(1, a);
-        if (st.next()) {
+        if (st.next())
             targets = st.text(0);
-        } else {
-            st.reset();
-            st.bindText(1, u'@' + domainOf(a));
-            if (st.next() && depth == 0) // a catch-all applies to the original address only
-                targets = st.text(0);
+    }
+    if (targets.isEmpty() && depth == 0) {
+        // RFC 5233 subaddress: user+tag@ goes where user@ goes.
+        const qsizetype plus = a.indexOf(u'+');
+        const qsizetype at = a.lastIndexOf(u'@');
+        if (plus > 0 && plus < at) {
+            auto base = resolveLocked(a.left(plus) + a.mid(at), 1);
+            if (base || base.error().code == int(ConfigError::Loop))
+                return base;
         }
+        // A catch-all applies to the original address only.
+        Statement st = m_db->prepare("SELECT targets FROM aliases WHERE source = ?");
+        st.bindText(1, u'@' + domainOf(a));
+        if (st.next())
+            targets = st.text(0);
     }
     if (targets.isEmpty())
         return makeError(int(ConfigError::NoSuchUser), QStringLiteral("no mailbox here by that name"));
-    QList<User> out;
+    Resolution out;
     for (const QString &t : targets.split(u',', Qt::SkipEmptyParts)) {
         auto r = resolveLocked(t, depth + 1);
         if (!r) {
@@ -380,14 +399,25 @@ Result<QList<User>> ConfigStore::resolveLocked(const QString &a, int depth)
                 return r.error();
             continue; // a stale target does not make the whole alias fail
         }
-        for (const User &u : *r) {
-            if (std::none_of(out.begin(), out.end(), [&](const User &x) { return x.id == u.id; }))
-                out.append(u);
+        for (const User &u : std::as_const(r->users)) {
+            if (std::none_of(out.users.begin(), out.users.end(), [&](const User &x) { return x.id == u.id; }))
+                out.users.append(u);
+        }
+        for (const QString &f : std::as_const(r->forward)) {
+            if (!out.forward.contains(f, Qt::CaseInsensitive))
+                out.forward.append(f);
         }
     }
     if (out.isEmpty())
         return makeError(int(ConfigError::NoSuchUser), QStringLiteral("alias has no deliverable target"));
     return out;
+}
+
+bool ConfigStore::isLocalLocked(const QString &domain)
+{
+    Statement st = m_db->prepare("SELECT 1 FROM domains WHERE name = ?");
+    st.bindText(1, domain);
+    return st.next();
 }
 
 namespace {
@@ -461,10 +491,31 @@ Result<bool> ConfigStore::mayUseAddress(const User &user, const QString &address
     if (!st.next())
         return st.failed() ? Result<bool>(dbError(st.error())) : Result<bool>(false);
     // An alias (not a catch-all) whose expansion delivers to this user.
-    auto users = resolveLocked(a, 0);
-    if (!users)
+    auto where = resolveLocked(a, 0);
+    if (!where)
         return false;
-    return std::any_of(users->begin(), users->end(), [&](const User &u) { return u.id == user.id; });
+    return std::any_of(where->users.begin(), where->users.end(), [&](const User &u) { return u.id == user.id; });
+}
+
+Result<QByteArray> ConfigStore::secret(const QString &key)
+{
+    QMutexLocker lock(&m_mutex);
+    Statement get = m_db->prepare("SELECT value FROM settings WHERE key = ?");
+    get.bindText(1, key);
+    if (get.next())
+        return QByteArray::fromHex(get.text(0).toLatin1());
+    get.reset();
+    const QByteArray made = randomBytes(32);
+    // INSERT OR IGNORE, then read back: two processes making one at once agree on one.
+    Statement put = m_db->prepare("INSERT OR IGNORE INTO settings(key, value) VALUES(?, ?)");
+    put.bindText(1, key).bindText(2, QString::fromLatin1(made.toHex()));
+    if (auto r = put.exec(); !r)
+        return dbError(r.error());
+    put.reset();
+    get.bindText(1, key);
+    if (!get.next())
+        return dbError(get.error());
+    return QByteArray::fromHex(get.text(0).toLatin1());
 }
 
 Result<QString> ConfigStore::setting(const QString &key)

@@ -35,8 +35,18 @@ struct User {
 
 struct Alias {
     QString source;       // "sales@example.org" or "@example.org" (catch-all)
-    QList<QString> targets;
+    QList<QString> targets; // local users or aliases, and/or addresses at other domains (forwarding)
 };
+
+// Where mail for one address goes: local mailboxes and addresses elsewhere to forward to.
+struct Resolution {
+    QList<User> users;
+    QList<QString> forward;
+    [[nodiscard]] bool isEmpty() const { return users.isEmpty() && forward.isEmpty(); }
+};
+
+// Forwarding targets one alias may name (Forward Email's model; bounds amplification).
+inline constexpr int kMaxForwardTargets = 10;
 
 // A domain's DKIM signing key as stored: the private half is unwrapped on read.
 struct DkimKeyRecord {
@@ -85,8 +95,13 @@ public:
     [[nodiscard]] Result<QList<Alias>> aliases();
     [[nodiscard]] Result<void> removeAlias(const QString &source);
 
-    // Resolves a recipient to local users: exact user, then alias, then the domain's
-    // catch-all; aliases may name aliases (depth-limited). NotLocal / NoSuchUser otherwise.
+    // Resolves a recipient: exact user, then alias, then the base address of a
+    // subaddress (RFC 5233 user+tag@: the tag stays in the message's envelope and
+    // headers), then the domain's catch-all; aliases may name aliases (depth-limited) and
+    // addresses elsewhere (forwarding). NotLocal / NoSuchUser / Loop otherwise.
+    [[nodiscard]] Result<Resolution> resolve(const QString &address);
+    // resolve() for callers that deliver only locally: the local users; NoSuchUser when
+    // the address only forwards.
     [[nodiscard]] Result<QList<User>> resolveRecipient(const QString &address);
 
     [[nodiscard]] Result<void> addDkimKey(const QString &domain, const DkimKeyRecord &key);
@@ -95,6 +110,9 @@ public:
     // RFC 6409 §6.1 sender check: may `user` send as `address`? Its own address, its
     // subaddresses (user+tag@) and aliases that deliver to it; not a domain's catch-all.
     [[nodiscard]] Result<bool> mayUseAddress(const User &user, const QString &address);
+
+    // A random 32-byte secret kept under `key` in the settings, made on first use (SRS).
+    [[nodiscard]] Result<QByteArray> secret(const QString &key);
 
     [[nodiscard]] Result<QString> setting(const QString &key);
     [[nodiscard]] Result<void> setSetting(const QString &key, const QString &value);
@@ -110,7 +128,8 @@ public:
 private:
     ConfigStore() = default;
     Result<User> readUser(Statement &st);
-    Result<QList<User>> resolveLocked(const QString &address, int depth);
+    Result<Resolution> resolveLocked(const QString &address, int depth);
+    bool isLocalLocked(const QString &domain);
     std::unique_ptr<Database> m_db;
     QByteArray m_wrapKey;
     QMutex m_mutex;

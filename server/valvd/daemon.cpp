@@ -88,6 +88,10 @@ std::shared_ptr<const core::ServerContext> makeContext(const core::Config &c, st
     ctx->limits.userSendRate = int(c.integer(QStringLiteral("user_send_rate")));
     ctx->limits.authFailuresPerIp = int(c.integer(QStringLiteral("auth_failures_per_ip")));
     ctx->limits.authBlockSeconds = int(c.integer(QStringLiteral("auth_block_seconds")));
+    if (const QString ns = c.value(QStringLiteral("dns_resolver")); !ns.isEmpty())
+        ctx->nameserver = QHostAddress(ns);
+    ctx->senderChecks = c.flag(QStringLiteral("sender_checks"));
+    ctx->enforceDmarc = c.flag(QStringLiteral("dmarc_enforce"));
     ctx->allowPlaintextAuth = c.flag(QStringLiteral("allow_plaintext_auth"));
     ctx->protocolTrace = c.flag(QStringLiteral("protocol_trace"));
     ctx->config = config;
@@ -250,8 +254,10 @@ int runDaemon(QCoreApplication &app)
     core::Server server(&tlsContext, workers, serverLimits(config));
     const QHostAddress address(config.value(QStringLiteral("listen_address")));
 
-    auto smtpFactory = [&contexts, &delivery](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
-        return std::make_unique<smtp::SmtpSession>(sink, contexts.get(), &delivery, true);
+    auto smtpFactory = [&contexts, &delivery, &submitter](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
+        // The MX hands forwarded mail (aliases to addresses elsewhere) to the submitter.
+        return std::make_unique<smtp::SmtpSession>(sink, contexts.get(), &delivery, true, smtp::SmtpSession::Mode::Mx,
+                                                   &submitter);
     };
     auto submissionFactory = [&contexts, &delivery, &submitter](core::SessionSink *sink) -> std::unique_ptr<core::Session> {
         return std::make_unique<smtp::SmtpSession>(sink, contexts.get(), &delivery, true, smtp::SmtpSession::Mode::Submission,

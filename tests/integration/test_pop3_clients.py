@@ -26,7 +26,8 @@ N = int(os.environ.get("VALV_POP3_CLIENT_MESSAGES", "500"))
 MORE = 25
 RUN_TIMEOUT = max(600.0, vh.IO_TIMEOUT * 5)
 # Fields a client or valvd adds in front of the message: set aside when comparing.
-TRACE_FIELDS = {"return-path", "received", "delivered-to", "x-getmail-retrieved-from-mailbox"}
+TRACE_FIELDS = {"return-path", "received", "authentication-results", "delivered-to",
+                "x-getmail-retrieved-from-mailbox"}
 
 # installer/deps.sh --test installs both: a missing client fails the run, never skips it.
 assert shutil.which("fetchmail"), "fetchmail is missing: run installer/deps.sh --test"

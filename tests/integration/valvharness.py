@@ -33,6 +33,7 @@ SOURCE_DIR = pathlib.Path(__file__).resolve().parent
 DATA_DIR = SOURCE_DIR.parent / "data" / "integration"
 
 HOST = "127.0.0.1"
+NO_DNS = "127.0.0.1"  # nothing listens on its port 53 (see Valvd.start)
 # Upper bounds only; sanitizer builds on a loaded 2-core machine are slow.
 START_TIMEOUT = float(os.environ.get("VALV_START_TIMEOUT", "60"))
 STOP_TIMEOUT = float(os.environ.get("VALV_STOP_TIMEOUT", "60"))
@@ -186,6 +187,10 @@ class Valvd:
                *(("--pop3-port", "0", "--pop3s-port", "0") if valvd_has_pop3() else ()),
                *(("--submission-port", "0", "--submissions-port", "0")
                  if valvd_has_submission() else ()),
+               # Never the system's resolver (TESTING.md): by default a loopback address
+               # where nothing answers, so sender checks end in temperror at once; suites
+               # that need DNS pass their dnsmasq's address later (the last flag wins).
+               *(("--dns-resolver", NO_DNS) if valvd_has_submission() else ()),
                "--ready-file", str(ready), "--log-level", LOG_LEVEL, *self.extra_args,
                *[str(a) for a in extra_args]]
         self.cmd = cmd
@@ -729,14 +734,22 @@ def mime_part(raw: bytes, path: str) -> bytes:
 
 
 def strip_trace(stored: bytes):
-    """Split stored bytes into (Return-Path + first Received block, the rest)."""
+    """Split stored bytes into (Return-Path + first Received block + the
+    Authentication-Results field the MX adds, if any; the rest)."""
     assert stored.startswith(b"Return-Path:"), f"stored message starts {stored[:80]!r}"
     pos = stored.index(b"\r\n") + 2
     assert stored[pos:pos + 9].lower() == b"received:", \
         f"no Received after Return-Path: {stored[pos:pos + 80]!r}"
-    pos = stored.index(b"\r\n", pos) + 2
-    while stored[pos:pos + 1] in (b" ", b"\t"):
+
+    def skip_field(pos):
         pos = stored.index(b"\r\n", pos) + 2
+        while stored[pos:pos + 1] in (b" ", b"\t"):
+            pos = stored.index(b"\r\n", pos) + 2
+        return pos
+
+    pos = skip_field(pos)
+    if stored[pos:pos + 23].lower() == b"authentication-results:":
+        pos = skip_field(pos)
     return stored[:pos], stored[pos:]
 
 

@@ -103,6 +103,13 @@ void TestConfigStore::aliasesAndResolution_data()
     QTest::newRow("alias of alias") << "sales@example.test" << QStringList{"alice@example.test", "bob@example.test"};
     QTest::newRow("catch-all") << "anything@example.test" << QStringList{"bob@example.test"};
     QTest::newRow("other domain") << "alice@example.com" << QStringList{"NotLocal"};
+    QTest::newRow("forward only") << "fwd@example.test" << QStringList{"fwd:someone@gmail.example"};
+    QTest::newRow("local and forward") << "both@example.test"
+                                       << QStringList{"alice@example.test", "fwd:Someone@gmail.example"}; // local parts keep their case
+    QTest::newRow("subaddress") << "alice+lists@example.test" << QStringList{"alice@example.test"};
+    QTest::newRow("subaddress of alias") << "team+x@example.test" << QStringList{"alice@example.test", "bob@example.test"};
+    QTest::newRow("subaddress of nobody: catch-all") << "nobody+x@example.test" << QStringList{"bob@example.test"};
+    QTest::newRow("subaddress, no catch-all") << "nobody+x@other.test" << QStringList{"NoSuchUser"};
     QTest::newRow("no catch-all there") << "x@other.test" << QStringList{"NoSuchUser"};
     QTest::newRow("malformed") << "alice" << QStringList{"Invalid"};
 }
@@ -118,9 +125,14 @@ void TestConfigStore::aliasesAndResolution()
     QVERIFY(m_store->addAlias({"sales@example.test", {"team@example.test"}}).ok());
     QVERIFY(m_store->addAlias({"@example.test", {"bob@example.test"}}).ok());
     QCOMPARE(m_store->addAlias({"alice@example.test", {"bob@example.test"}}).error().code, int(ConfigError::Exists));
-    QCOMPARE(m_store->addAlias({"fwd@example.test", {"someone@gmail.example"}}).error().code, int(ConfigError::NotLocal));
+    QVERIFY(m_store->addAlias({"fwd@example.test", {"someone@gmail.example"}}).ok());
+    QVERIFY(m_store->addAlias({"both@example.test", {"alice@example.test", "Someone@GMAIL.example"}}).ok());
+    QStringList tooMany;
+    for (int i = 0; i <= kMaxForwardTargets; ++i)
+        tooMany << QStringLiteral("t%1@elsewhere.example").arg(i);
+    QCOMPARE(m_store->addAlias({"many@example.test", tooMany}).error().code, int(ConfigError::Invalid));
 
-    auto r = m_store->resolveRecipient(recipient);
+    auto r = m_store->resolve(recipient);
     if (expected.first() == "NotLocal" || expected.first() == "NoSuchUser" || expected.first() == "Invalid") {
         QVERIFY(!r.ok());
         const int code = expected.first() == "NotLocal" ? int(ConfigError::NotLocal)
@@ -131,8 +143,10 @@ void TestConfigStore::aliasesAndResolution()
     }
     QVERIFY2(r.ok(), r.ok() ? "" : qPrintable(r.error().message));
     QStringList got;
-    for (const User &u : *r)
+    for (const User &u : r->users)
         got << u.address;
+    for (const QString &f : r->forward)
+        got << QStringLiteral("fwd:") + f;
     got.sort();
     QCOMPARE(got, expected);
 }
