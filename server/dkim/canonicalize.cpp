@@ -124,7 +124,12 @@ QByteArray canonicalizeHeaderRelaxed(QByteArrayView name, QByteArrayView value)
     return out;
 }
 
-QByteArray canonicalizeBodyRelaxed(QByteArrayView body)
+namespace {
+// The body line by line (RFC 6376 §3.4.3/§3.4.4): `appendLine` writes one line's content
+// (without its line end) to `out`; every line then ends in CRLF, and trailing empty lines
+// are dropped.
+template <typename AppendLine>
+QByteArray canonicalLines(QByteArrayView body, AppendLine appendLine)
 {
     QByteArray out;
     out.reserve(body.size() + 2);
@@ -133,19 +138,7 @@ QByteArray canonicalizeBodyRelaxed(QByteArrayView body)
     while (pos < body.size()) {
         const Line line = lineAt(body, pos);
         const qsizetype lineStart = out.size();
-        bool pendingSpace = false;
-        for (qsizetype i = pos; i < line.contentEnd; ++i) {
-            const char c = body[i];
-            if (isWsp(c)) {
-                pendingSpace = true;
-                continue;
-            }
-            if (pendingSpace) // leading WSP too becomes one SP; trailing WSP is never written
-                out += ' ';
-            pendingSpace = false;
-            out += c;
-        }
-        // A line of only WSP is empty once its trailing WSP is removed.
+        appendLine(out, body.sliced(pos, line.contentEnd - pos));
         const bool empty = out.size() == lineStart;
         out += "\r\n";
         if (!empty)
@@ -155,23 +148,29 @@ QByteArray canonicalizeBodyRelaxed(QByteArrayView body)
     out.truncate(keep);
     return out;
 }
+} // namespace
+
+QByteArray canonicalizeBodyRelaxed(QByteArrayView body)
+{
+    return canonicalLines(body, [](QByteArray &out, QByteArrayView line) {
+        bool pendingSpace = false;
+        for (const char c : line) {
+            if (isWsp(c)) {
+                pendingSpace = true;
+                continue;
+            }
+            if (pendingSpace) // leading WSP too becomes one SP; trailing WSP is never written
+                out += ' ';
+            pendingSpace = false;
+            out += c;
+        }
+        // A line of only WSP writes nothing: it is empty once its trailing WSP is removed.
+    });
+}
 
 QByteArray canonicalizeBodySimple(QByteArrayView body)
 {
-    QByteArray out;
-    out.reserve(body.size() + 2);
-    qsizetype keep = 0; // out's size up to the last non-empty line
-    qsizetype pos = 0;
-    while (pos < body.size()) {
-        const Line line = lineAt(body, pos);
-        out += body.sliced(pos, line.contentEnd - pos);
-        const bool empty = line.contentEnd == pos;
-        out += "\r\n";
-        if (!empty)
-            keep = out.size();
-        pos = line.next;
-    }
-    out.truncate(keep);
+    QByteArray out = canonicalLines(body, [](QByteArray &out, QByteArrayView line) { out += line; });
     if (out.isEmpty())
         out = "\r\n";
     return out;

@@ -2,6 +2,8 @@
 // RFC 6376 §5 signer actions; RFC 8463 §3 Ed25519-SHA256.
 #include "dkim/dkimsign.h"
 
+#include "dkim/dkimtags.h"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -11,37 +13,9 @@ namespace valv::dkim {
 
 namespace {
 
-constexpr qsizetype kMaxDomainLength = 253;
-constexpr qsizetype kMaxLabelLength = 63;
-
 Error signError(SignError code, QString message)
 {
     return makeError(static_cast<int>(code), std::move(message));
-}
-
-bool isLetDig(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// RFC 6376 §3.5 d= and s=: dot-separated labels of letters, digits and inner hyphens
-// (RFC 5321 sub-domain). This also keeps ';', '=', WSP and line ends out of the tag list.
-bool isDottedLdh(QByteArrayView s)
-{
-    if (s.isEmpty() || s.size() > kMaxDomainLength)
-        return false;
-    qsizetype labelStart = 0;
-    for (qsizetype i = 0; i <= s.size(); ++i) {
-        if (i == s.size() || s[i] == '.') {
-            const qsizetype len = i - labelStart;
-            if (len == 0 || len > kMaxLabelLength || s[labelStart] == '-' || s[i - 1] == '-')
-                return false;
-            labelStart = i + 1;
-        } else if (!isLetDig(s[i]) && s[i] != '-') {
-            return false;
-        }
-    }
-    return true;
 }
 
 QByteArray sha256(QByteArrayView data)
@@ -201,10 +175,10 @@ Result<QByteArray> signData(const DkimKey &key, QByteArrayView data)
 Result<QByteArray> sign(QByteArrayView message, QByteArrayView domain, QByteArrayView selector,
                         const DkimKey &key, qint64 timestamp)
 {
-    if (!isDottedLdh(domain))
+    if (!isDkimDomain(domain, false))
         return signError(SignError::InvalidDomain,
                          QStringLiteral("d= must be a domain name in A-labels"));
-    if (!isDottedLdh(selector))
+    if (!isDkimDomain(selector, false))
         return signError(SignError::InvalidSelector,
                          QStringLiteral("s= must be dot-separated letters, digits and hyphens"));
     if (timestamp < 0)

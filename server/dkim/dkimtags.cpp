@@ -243,7 +243,7 @@ QString latin1(QByteArrayView v) { return QString::fromLatin1(v.first(std::min<q
 
 } // namespace
 
-bool isDkimDomain(QByteArrayView s)
+bool isDkimDomain(QByteArrayView s, bool allowUnderscore)
 {
     if (s.isEmpty() || s.size() > kMaxDomainLength)
         return false;
@@ -254,7 +254,7 @@ bool isDkimDomain(QByteArrayView s)
             if (len == 0 || len > kMaxLabelLength || s[labelStart] == '-' || s[i - 1] == '-')
                 return false;
             labelStart = i + 1;
-        } else if (!isAlpha(s[i]) && !isDigit(s[i]) && s[i] != '-' && s[i] != '_') {
+        } else if (!isAlpha(s[i]) && !isDigit(s[i]) && s[i] != '-' && !(allowUnderscore && s[i] == '_')) {
             return false;
         }
     }

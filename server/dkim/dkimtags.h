@@ -96,6 +96,8 @@ struct KeyRecord {
 
 // RFC 6376 §3.5 d= / s=: dot-separated labels of letters, digits, '-' (and '_', found in
 // published selectors), 63 bytes a label, 253 in all.
-[[nodiscard]] bool isDkimDomain(QByteArrayView name);
+// `allowUnderscore` false is the stricter form the signer writes (RFC 5321 sub-domain
+// labels: letters, digits, inner hyphens); verifiers accept "_" as seen in the field.
+[[nodiscard]] bool isDkimDomain(QByteArrayView name, bool allowUnderscore = true);
 
 } // namespace valv::dkim
