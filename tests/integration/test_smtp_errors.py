@@ -1,50 +1,12 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """SMTP (inbound MX) error paths, aliases, catch-all and session robustness."""
 
-import re
-import socket
 import uuid
 
 import pytest
 
 import valvharness as vh
 from conftest import ALICE, ALICE_PW, BOB, BOB_PW
-
-
-class RawSmtp:
-    """Bytes in, replies out: for what smtplib will not send."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection((vh.HOST, port), timeout=vh.IO_TIMEOUT)
-        self.f = self.sock.makefile("rb")
-        self.greeting = self.reply()
-
-    def reply(self):
-        """(code, [text lines]) of one possibly multi-line reply."""
-        lines = []
-        while True:
-            line = self.f.readline(100_000)
-            if not line:
-                raise AssertionError(f"connection closed; got so far {lines!r}")
-            assert line.endswith(b"\r\n"), line
-            lines.append(line[:-2])
-            if line[3:4] != b"-":
-                return int(line[:3]), [ln[4:] for ln in lines]
-
-    def cmd(self, line: bytes):
-        self.sock.sendall(line + b"\r\n")
-        return self.reply()
-
-    def send(self, data: bytes):
-        self.sock.sendall(data)
-
-    def close(self):
-        self.sock.close()
-
-
-def enhanced(lines):
-    m = re.match(rb"([245]\.\d{1,3}\.\d{1,3})\b", lines[0])
-    return m.group(1).decode() if m else None
 
 
 def message(marker: bytes, to=b"alice@example.org"):
@@ -82,7 +44,7 @@ def full_transaction(c, rcpt=b"alice@example.org", sender=b"ok@outside.test"):
 
 @pytest.fixture
 def raw(server):
-    c = RawSmtp(server.ports["smtp"])
+    c = vh.RawSmtp(server)
     assert c.greeting[0] == 220, c.greeting
     code, _ = c.cmd(b"EHLO client.outside.test")
     assert code == 250
@@ -103,9 +65,9 @@ def test_relay_to_non_local_domain_refused(server, raw, rcpt):
     code, lines = raw.cmd(b"RCPT TO:<" + rcpt + b">")
     assert code in (550, 551, 553, 554), (code, lines)
     if b"%" not in rcpt:
-        assert enhanced(lines) == "5.7.1", lines
+        assert vh.enhanced(lines) == "5.7.1", lines
     else:  # local domain, no such user: 5.1.1 is fine, as is 5.7.1
-        assert enhanced(lines) in ("5.7.1", "5.1.1"), lines
+        assert vh.enhanced(lines) in ("5.7.1", "5.1.1"), lines
     # DATA with no accepted recipient is refused, then the session is still fine.
     code, lines = raw.cmd(b"DATA")
     assert code in (503, 554), (code, lines)
@@ -119,7 +81,7 @@ def test_unknown_local_user_then_valid_recipient(server, raw):
     code, _ = raw.cmd(b"MAIL FROM:<someone@outside.test>")
     assert code == 250
     code, lines = raw.cmd(b"RCPT TO:<nobody@example.org>")
-    assert code == 550 and enhanced(lines) == "5.1.1", (code, lines)
+    assert code == 550 and vh.enhanced(lines) == "5.1.1", (code, lines)
     code, lines = raw.cmd(b"RCPT TO:<alice@example.org>")
     assert code == 250, (code, lines)
     m = marker()
@@ -161,8 +123,8 @@ MALFORMED = [
 def test_malformed_command_then_session_still_works(server, raw, line, codes):
     code, lines = raw.cmd(line)
     assert code in codes, (line[:60], code, lines)
-    if 500 <= code < 600 and enhanced(lines):
-        assert enhanced(lines).startswith("5."), lines
+    if 500 <= code < 600 and vh.enhanced(lines):
+        assert vh.enhanced(lines).startswith("5."), lines
     assert raw.cmd(b"NOOP")[0] == 250
     assert raw.cmd(b"RSET")[0] == 250
     if line.startswith((b"EHLO", b"HELO")):
@@ -188,7 +150,7 @@ def test_rset_clears_transaction(raw):
 
 
 def test_pipelining(server):
-    c = RawSmtp(server.ports["smtp"])
+    c = vh.RawSmtp(server)
     try:
         code, lines = c.cmd(b"EHLO pipe.outside.test")
         assert any(ln.upper().startswith(b"PIPELINING") for ln in lines)
@@ -274,7 +236,7 @@ def small_server(module_valv):
 
 
 def test_size_advertised(small_server):
-    c = RawSmtp(small_server.ports["smtp"])
+    c = vh.RawSmtp(small_server)
     try:
         _, lines = c.cmd(b"EHLO size.outside.test")
         size = [ln for ln in lines if ln.upper().startswith(b"SIZE")]
@@ -284,11 +246,11 @@ def test_size_advertised(small_server):
 
 
 def test_oversize_declared_in_mail_from(small_server):
-    c = RawSmtp(small_server.ports["smtp"])
+    c = vh.RawSmtp(small_server)
     try:
         c.cmd(b"EHLO size.outside.test")
         code, lines = c.cmd(b"MAIL FROM:<big@outside.test> SIZE=2000000")
-        assert code == 552 and enhanced(lines) in ("5.3.4", "5.2.3"), (code, lines)
+        assert code == 552 and vh.enhanced(lines) in ("5.3.4", "5.2.3"), (code, lines)
         m = full_transaction(c)
         assert len(stored_with(small_server, ALICE, ALICE_PW, m)) == 1
     finally:
@@ -300,7 +262,7 @@ def test_oversize_data_refused_and_session_continues(small_server):
     body = (b"Subject: " + big_marker + b"\r\n\r\n" +
             (b"0123456789abcdef" * 4 + b"\r\n") * (2_000_000 // 66))
     assert len(body) > 2 * LIMIT - 100
-    c = RawSmtp(small_server.ports["smtp"])
+    c = vh.RawSmtp(small_server)
     try:
         c.cmd(b"EHLO size.outside.test")
         assert c.cmd(b"MAIL FROM:<big@outside.test>")[0] == 250
@@ -308,7 +270,7 @@ def test_oversize_data_refused_and_session_continues(small_server):
         assert c.cmd(b"DATA")[0] == 354
         c.send(body + b".\r\n")
         code, lines = c.reply()
-        assert code == 552 and enhanced(lines) in ("5.3.4", "5.2.3"), (code, lines)
+        assert code == 552 and vh.enhanced(lines) in ("5.3.4", "5.2.3"), (code, lines)
         assert c.cmd(b"RSET")[0] == 250
         m = full_transaction(c)
     finally:

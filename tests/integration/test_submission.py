@@ -9,14 +9,12 @@ this suite's dnsmasq to 127.0.0.9, where a bound but not listening port (the
 --remote-smtp-port) refuses connections: they stay queued, nothing leaves loopback.
 
 Implementation notes
-- Raw SMTP (outbound.RawSmtp) where smtplib hides the wire (EHLO lines, replies to
+- Raw SMTP (valvharness.RawSmtp) where smtplib hides the wire (EHLO lines, replies to
   AUTH before TLS, the reply after DATA, the connection being closed).
 - Failed logins are counted per client address for the whole server, so the tests that
   fail logins run on a server of their own.
 """
 
-import re
-import smtplib
 import uuid
 
 import pytest
@@ -77,7 +75,7 @@ def msg(subject, from_hdr=ALICE, to=ALICE2):
 
 
 def logged_in(srv, user=ALICE, pw=ALICE_PW, implicit=False):
-    c = ob.RawSmtp(srv, "submissions" if implicit else "submission", implicit_tls=implicit)
+    c = vh.RawSmtp(srv, "submissions" if implicit else "submission", implicit_tls=implicit)
     assert c.greeting[0] == 220, c.greeting
     if not implicit:
         c.ehlo()
@@ -95,7 +93,7 @@ def copies(srv, user, pw, subject):
 # --------------------------------------------------------------------------- AUTH and TLS
 
 def test_587_auth_only_after_starttls(server):
-    c = ob.RawSmtp(server, "submission")
+    c = vh.RawSmtp(server, "submission")
     try:
         assert c.greeting[0] == 220
         features = c.ehlo()
@@ -103,7 +101,7 @@ def test_587_auth_only_after_starttls(server):
         assert ob.auth_advertised(features) is None, features
         code, lines = c.auth_plain(ALICE, ALICE_PW)
         # RFC 4954 §6: 530 5.7.0 Authentication required, or 538 5.7.11 Encryption required.
-        assert (code, ob.enhanced(lines)) in ((530, "5.7.0"), (538, "5.7.11")), (code, lines)
+        assert (code, vh.enhanced(lines)) in ((530, "5.7.0"), (538, "5.7.11")), (code, lines)
         # Nothing is sent in the clear either without AUTH.
         code, lines = c.cmd(f"MAIL FROM:<{ALICE}>")
         assert 500 <= code < 600, (code, lines)
@@ -135,7 +133,7 @@ def test_465_and_587_login_with_smtplib(server, mech):
 
 
 def test_587_mail_without_auth_refused(server):
-    c = ob.RawSmtp(server, "submission")
+    c = vh.RawSmtp(server, "submission")
     try:
         c.ehlo()
         c.starttls()
@@ -143,7 +141,7 @@ def test_587_mail_without_auth_refused(server):
         code, lines = c.cmd(f"MAIL FROM:<{ALICE}>")
         if code == 250:  # refusing at RCPT is also a refusal; nothing may be accepted
             code, lines = c.cmd(f"RCPT TO:<{REMOTE}>")
-        assert code == 530 or (500 <= code < 600 and ob.enhanced(lines) == "5.7.0"), \
+        assert code == 530 or (500 <= code < 600 and vh.enhanced(lines) == "5.7.0"), \
             (code, lines)
     finally:
         c.close()
@@ -157,7 +155,7 @@ def test_mail_from_not_own_address_refused(server, sender):
     try:
         code, lines = c.cmd(f"MAIL FROM:<{sender}>")
         assert code in (550, 553), (code, lines)
-        assert ob.enhanced(lines) == "5.7.1", lines
+        assert vh.enhanced(lines) == "5.7.1", lines
         assert sender.lower().encode() in b" ".join(lines).lower(), lines
         # The session goes on, and alice's own address works.
         code, lines = c.cmd(f"MAIL FROM:<{ALICE}>")
@@ -180,7 +178,7 @@ def test_from_header_not_own_address_refused(server, from_hdr, bad):
         assert c.cmd(f"RCPT TO:<{ALICE2}>")[0] == 250
         code, lines = c.data(msg(subject, from_hdr=from_hdr))
         assert code in (550, 553), (code, lines)
-        assert ob.enhanced(lines) == "5.7.1", lines
+        assert vh.enhanced(lines) == "5.7.1", lines
         assert bad.lower().encode() in b" ".join(lines).lower(), lines
         code, lines = c.cmd("NOOP")
         assert code == 250
@@ -222,13 +220,13 @@ def test_message_id_and_date_added(server):
 def test_wrong_password_closes_session_then_ip_throttled(valv, dns, remote_port):
     srv = make_server(valv, dns, remote_port)
     # Session 1: three failures, then the server closes the connection (421).
-    c = ob.RawSmtp(srv, "submission")
+    c = vh.RawSmtp(srv, "submission")
     c.ehlo()
     c.starttls()
     c.ehlo()
     for i in range(2):
         code, lines = c.auth_plain(ALICE, "wrong-" + str(i))
-        assert code == 535 and ob.enhanced(lines) == "5.7.8", (i, code, lines)
+        assert code == 535 and vh.enhanced(lines) == "5.7.8", (i, code, lines)
     try:
         third = c.auth_plain(ALICE, "wrong-2")
         after = [third]
@@ -246,7 +244,7 @@ def test_wrong_password_closes_session_then_ip_throttled(valv, dns, remote_port)
     failures = 3
     throttled = None
     while throttled is None and failures < 30:
-        c = ob.RawSmtp(srv, "submission")
+        c = vh.RawSmtp(srv, "submission")
         try:
             c.ehlo()
             c.starttls()
@@ -256,7 +254,7 @@ def test_wrong_password_closes_session_then_ip_throttled(valv, dns, remote_port)
                 if code == 454:
                     throttled = (failures, lines)
                     break
-                assert code == 535 and ob.enhanced(lines) == "5.7.8", (failures, code, lines)
+                assert code == 535 and vh.enhanced(lines) == "5.7.8", (failures, code, lines)
                 failures += 1
         except EOFError:
             pass  # closed after the third failure of this session
@@ -264,12 +262,12 @@ def test_wrong_password_closes_session_then_ip_throttled(valv, dns, remote_port)
             c.close()
     print(f"throttled after {failures} failed logins: {throttled}")
     assert throttled is not None, f"no 454 after {failures} failed logins from one address"
-    assert ob.enhanced(throttled[1]) == "4.7.0", throttled
-    c = ob.RawSmtp(srv, "submissions", implicit_tls=True)
+    assert vh.enhanced(throttled[1]) == "4.7.0", throttled
+    c = vh.RawSmtp(srv, "submissions", implicit_tls=True)
     try:
         c.ehlo()
         code, lines = c.auth_plain(ALICE, ALICE_PW)
-        assert code == 454 and ob.enhanced(lines) == "4.7.0", (code, lines)
+        assert code == 454 and vh.enhanced(lines) == "4.7.0", (code, lines)
     finally:
         c.close()
 
@@ -285,7 +283,7 @@ def test_max_recipients(valv, dns, remote_port):
             code, lines = c.cmd(f"RCPT TO:<r{i}@remote.test>")
             assert code == 250, (i, code, lines)
         code, lines = c.cmd("RCPT TO:<r3@remote.test>")
-        assert code == 452 and ob.enhanced(lines) == "4.5.3", (code, lines)
+        assert code == 452 and vh.enhanced(lines) == "4.5.3", (code, lines)
         subject = marker()
         code, lines = c.data(msg(subject, to="r0@remote.test"))
         assert code == 250, (code, lines)  # the first three are still accepted
@@ -313,7 +311,7 @@ def test_user_send_rate(valv, dns, remote_port):
         c.close()
     assert refused is not None, "no limit after 6 recipients with user_send_rate 3"
     assert sent == 3, (sent, refused)
-    assert refused[1] == 450 and ob.enhanced(refused[2]) == "4.7.1", refused
+    assert refused[1] == 450 and vh.enhanced(refused[2]) == "4.7.1", refused
     # The limit is alice's own: carol still sends.
     ob.submit(srv, CAROL, CAROL_PW, CAROL, [REMOTE], msg(marker(), from_hdr=CAROL, to=REMOTE))
 
@@ -321,7 +319,7 @@ def test_user_send_rate(valv, dns, remote_port):
 # --------------------------------------------------------------------------- MX port
 
 def test_mx_port_no_relay_no_auth(server):
-    c = ob.RawSmtp(server, "smtp")
+    c = vh.RawSmtp(server, "smtp")
     try:
         features = c.ehlo("relay.attempt.test")
         assert ob.auth_advertised(features) is None, features
@@ -334,7 +332,7 @@ def test_mx_port_no_relay_no_auth(server):
             assert c.cmd("RSET")[0] == 250
             assert c.cmd(f"MAIL FROM:<{sender}>")[0] == 250
             code, lines = c.cmd(f"RCPT TO:<{REMOTE}>")
-            assert code == 550 and ob.enhanced(lines) == "5.7.1", (sender, code, lines)
+            assert code == 550 and vh.enhanced(lines) == "5.7.1", (sender, code, lines)
     finally:
         c.close()
     # Nothing for the remote address was queued (no test on this server sends there).

@@ -13,6 +13,7 @@ Implementation notes
   builds.
 """
 
+import base64
 import email
 import email.header
 import imaplib
@@ -731,6 +732,89 @@ def mime_part(raw: bytes, path: str) -> bytes:
         parts = _split_multipart(body, b)
         entity = parts[int(n) - 1]
     return split_entity(entity)[1]
+
+
+class RawSmtp:
+    """Line-level SMTP client for what smtplib will not send: srv.ports[port_key],
+    optionally TLS from the start or after STARTTLS."""
+
+    def __init__(self, srv, port_key="smtp", *, implicit_tls=False):
+        self.srv = srv
+        sock = socket.create_connection((srv.host, srv.ports[port_key]), timeout=IO_TIMEOUT)
+        if implicit_tls:
+            sock = srv.ssl_context().wrap_socket(sock, server_hostname=srv.host)
+        self._set(sock)
+        self.greeting = self.reply()
+
+    def _set(self, sock):
+        self.sock = sock
+        self.f = sock.makefile("rb")
+
+    def reply(self):
+        """(code, [text lines]); AssertionError if the connection closes first."""
+        lines = []
+        while True:
+            line = self.f.readline(100_000)
+            if not line:
+                raise EOFError(f"connection closed; got so far {lines!r}")
+            assert line.endswith(b"\r\n"), line
+            lines.append(line[:-2])
+            if line[3:4] != b"-":
+                return int(line[:3]), [ln[4:] for ln in lines]
+
+    def send(self, data: bytes):
+        """Raw bytes, no line end added (pipelining, DATA content)."""
+        self.sock.sendall(data)
+
+    def cmd(self, line):
+        if isinstance(line, str):
+            line = line.encode()
+        self.sock.sendall(line + b"\r\n")
+        return self.reply()
+
+    def ehlo(self, name="laptop.a.test"):
+        code, lines = self.cmd(f"EHLO {name}")
+        assert code == 250, (code, lines)
+        return [ln.decode("ascii", "replace").upper() for ln in lines[1:]]
+
+    def starttls(self):
+        code, lines = self.cmd("STARTTLS")
+        assert code == 220, (code, lines)
+        self.f.close()
+        self._set(self.srv.ssl_context().wrap_socket(self.sock, server_hostname=self.srv.host))
+
+    def auth_plain(self, user, password):
+        token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        return self.cmd(b"AUTH PLAIN " + token)
+
+    def data(self, message: bytes):
+        code, lines = self.cmd("DATA")
+        if code != 354:
+            return code, lines
+        assert message.endswith(b"\r\n")
+        stuffed = re.sub(rb"(?m)^\.", b"..", message)
+        self.sock.sendall(stuffed + b".\r\n")
+        return self.reply()
+
+    def rest(self):
+        """Every reply until the server closes the connection: [(code, lines)]."""
+        out = []
+        try:
+            while True:
+                out.append(self.reply())
+        except (EOFError, OSError):
+            return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def enhanced(lines):
+    m = re.match(rb"([245]\.\d{1,3}\.\d{1,3})\b", lines[0]) if lines else None
+    return m.group(1).decode() if m else None
 
 
 def strip_trace(stored: bytes):
