@@ -201,3 +201,31 @@ def test_forwarding_with_srs_and_bounce_back(world, signing_key):
         assert code == 550 and b"5.1.1" in text, (code, text)
     finally:
         ob.quit_quietly(s)
+
+
+def test_too_many_hops_is_refused_as_a_loop(world):
+    _, _, b = world
+    hops = b"".join(b"Received: from hop%d.test by hop%d.test; Wed, 25 Nov 2026 01:00:00 +0000\r\n" % (i, i + 1)
+                    for i in range(30))
+    code, text = send_mx(b, "x@none.test", ob.BOB, hops + message("auth loop", "x@none.test"))
+    assert code == 554 and "5.4.6" in text, (code, text)
+    assert not [m for m in ob.inbox(b, ob.BOB, ob.BOB_PW) if b"auth loop" in m]
+
+
+def test_checks_and_enforcement_can_be_turned_off(world, module_valv):
+    dns, _, _ = world
+    c = ob.make_host(module_valv, "127.0.0.4", "c.test", {"carl@c.test": "carl-Secret-45"},
+                     extra_args=ob.host_args(dns))
+    # dmarc_enforce off: a message rej.test's policy rejects is delivered, its verdict recorded.
+    c.start(extra_args=["--dmarc-enforce", "false"])
+    code, _ = send_mx(c, "x@rej.test", "carl@c.test", message("auth unenforced", "x@rej.test"))
+    assert code == 250
+    got = ob.wait_for_message(c, "carl@c.test", "carl-Secret-45", b"auth unenforced")[0]
+    assert ("dmarc", "fail") in verdicts(results(got)[0])
+    c.stop()
+    # sender_checks off: no checks, no Authentication-Results field.
+    c.start(extra_args=["--sender-checks", "false"])
+    code, _ = send_mx(c, "x@rej.test", "carl@c.test", message("auth unchecked", "x@rej.test"))
+    assert code == 250
+    got = ob.wait_for_message(c, "carl@c.test", "carl-Secret-45", b"auth unchecked")[0]
+    assert b"Authentication-Results:" not in got
